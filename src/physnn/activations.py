@@ -1,0 +1,151 @@
+"""Elementwise activation functions and their derivatives (the course's `activation` module).
+
+Every function maps an array of pre-activations ``z`` of any shape to activations of the same shape.
+``derivate(f)`` returns f'(z) elementwise, with closed forms for the named functions and forward-mode
+autodiff (one JVP with a tangent of ones) for any other elementwise function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+
+LRELU_SLOPE = 0.01
+ELU_ALPHA = 1.0
+
+
+def identity(z):
+    """f(z) = z."""
+    return z
+
+
+def sigmoid(z):
+    """f(z) = 1 / (1 + e^{-z}), evaluated without overflow for large |z|."""
+    return jax.nn.sigmoid(z)
+
+
+def tanh(z):
+    """f(z) = tanh(z)."""
+    return jnp.tanh(z)
+
+
+def RELU(z):
+    """f(z) = max(z, 0)."""
+    return jnp.maximum(z, 0)
+
+
+def LRELU(z):
+    """Leaky ReLU, f(z) = z for z > 0 and 0.01 z otherwise (the course used 1e-3; Keras/PyTorch use 0.01)."""
+    return jnp.where(z > 0, z, LRELU_SLOPE * z)
+
+
+def ELU(z):
+    """f(z) = z for z > 0 and alpha (e^z - 1) otherwise, alpha = 1."""
+    return jnp.where(z > 0, z, ELU_ALPHA * jnp.expm1(jnp.minimum(z, 0)))
+
+
+def softmax(z):
+    """Row-wise softmax over the last axis, s_i = e^{z_i - max z} / sum_j e^{z_j - max z}.
+
+    Subtracting the row maximum keeps the exponentials finite for any input.
+    """
+    z = z - jax.lax.stop_gradient(jnp.max(z, axis=-1, keepdims=True))
+    e = jnp.exp(z)
+    return e / jnp.sum(e, axis=-1, keepdims=True)
+
+
+def _d_identity(z):
+    return jnp.ones_like(z)
+
+
+def _d_sigmoid(z):
+    s = jax.nn.sigmoid(z)
+    return s * (1 - s)
+
+
+def _d_tanh(z):
+    return 1 - jnp.tanh(z) ** 2
+
+
+def _d_relu(z):
+    return jnp.where(z > 0, 1.0, 0.0).astype(jnp.result_type(z, jnp.float32))
+
+
+def _d_lrelu(z):
+    return jnp.where(z > 0, 1.0, LRELU_SLOPE).astype(jnp.result_type(z, jnp.float32))
+
+
+def _d_elu(z):
+    return jnp.where(z > 0, 1.0, ELU_ALPHA * jnp.exp(jnp.minimum(z, 0))).astype(jnp.result_type(z, jnp.float32))
+
+
+def _d_softmax(z):
+    s = softmax(z)
+    return s * (1 - s)
+
+
+_DERIVATIVES: dict[Callable, Callable] = {
+    identity: _d_identity,
+    sigmoid: _d_sigmoid,
+    tanh: _d_tanh,
+    RELU: _d_relu,
+    LRELU: _d_lrelu,
+    ELU: _d_elu,
+    softmax: _d_softmax,
+}
+
+ACTIVATIONS: dict[str, Callable] = {
+    "identity": identity,
+    "linear": identity,
+    "sigmoid": sigmoid,
+    "tanh": tanh,
+    "relu": RELU,
+    "lrelu": LRELU,
+    "leaky_relu": LRELU,
+    "elu": ELU,
+    "softmax": softmax,
+}
+
+
+def derivate(func: Callable) -> Callable:
+    """Return z -> f'(z), the elementwise derivative of the activation ``func``.
+
+    Closed forms: sigmoid' = s(1 - s), tanh' = 1 - tanh^2, RELU' = [z > 0], LRELU' = 1 or 0.01,
+    ELU' = 1 or e^z. For ``softmax`` this is the diagonal of the Jacobian, s_i (1 - s_i); the full
+    Jacobian is diag(s) - s s^T (with cross-entropy the output delta is simply s - t). Any other
+    elementwise function is differentiated with one forward-mode JVP.
+    """
+    if func in _DERIVATIVES:
+        return _DERIVATIVES[func]
+
+    def derivative(z):
+        z = jnp.asarray(z, dtype=jnp.result_type(z, jnp.float32))
+        return jax.jvp(func, (z,), (jnp.ones_like(z),))[1]
+
+    return derivative
+
+
+def get_activation(activation: str | Callable | None) -> Callable:
+    """Resolve an activation given by name (case-insensitive), by function, or None (identity).
+
+    Raises ValueError naming the valid names for an unknown name.
+    """
+    if activation is None:
+        return identity
+    if callable(activation):
+        return activation
+    if isinstance(activation, str) and activation.lower() in ACTIVATIONS:
+        return ACTIVATIONS[activation.lower()]
+    raise ValueError(
+        f"activation={activation!r} is not known; valid names are {sorted(ACTIVATIONS)} or any callable"
+    )
+
+
+def activation_name(func: Callable) -> str | None:
+    """The canonical name of a built-in activation function (used when saving models), else None."""
+    for name, f in ACTIVATIONS.items():
+        if f is func:
+            return name
+    return None

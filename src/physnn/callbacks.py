@@ -1,0 +1,213 @@
+"""Training callbacks, Keras-style: History, EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, LambdaCallback
+and the live progress bar.
+
+A callback gets ``set_model(model)`` and then ``on_train_begin(logs)``, ``on_epoch_end(epoch, logs)`` after every
+epoch (``epoch`` counts from 0, ``logs`` maps names such as "loss", "val_loss", "accuracy" to floats) and
+``on_train_end(logs)``. Setting ``model.stop_training = True`` ends training after the current epoch. A model
+offers ``params`` (read/write), ``opt_state`` (read/write) and ``save(path)``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import numpy as np
+
+
+class Callback:
+    """Base class: every hook does nothing."""
+
+    model = None
+
+    def set_model(self, model):
+        self.model = model
+
+    def on_train_begin(self, logs=None):
+        pass
+
+    def on_epoch_end(self, epoch: int, logs: dict):
+        pass
+
+    def on_train_end(self, logs=None):
+        pass
+
+
+class History(Callback):
+    """Records every epoch's logs: ``history.history["loss"]`` is the list of per-epoch losses."""
+
+    def __init__(self):
+        self.history: dict[str, list[float]] = {}
+        self.epoch: list[int] = []
+
+    def on_epoch_end(self, epoch, logs):
+        self.epoch.append(epoch)
+        for name, value in logs.items():
+            self.history.setdefault(name, []).append(float(value))
+
+    def __repr__(self):
+        return f"History(epochs={len(self.epoch)}, keys={list(self.history)})"
+
+
+def _mode_sign(monitor: str, mode: str) -> float:
+    """+1 when larger is better, -1 when smaller is better."""
+    if mode not in ("auto", "min", "max"):
+        raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
+    if mode == "auto":
+        mode = "max" if any(k in monitor for k in ("acc", "r2")) else "min"
+    return 1.0 if mode == "max" else -1.0
+
+
+class _Monitor(Callback):
+    """Tracks the best value of a logged quantity and how many epochs since it improved by min_delta."""
+
+    def __init__(self, monitor, min_delta, mode):
+        if min_delta < 0:
+            raise ValueError(f"min_delta must be >= 0, got {min_delta}")
+        self.monitor = monitor
+        self.min_delta = float(min_delta)
+        self.sign = _mode_sign(monitor, mode)
+
+    def on_train_begin(self, logs=None):
+        self.best = -math.inf
+        self.best_epoch = None
+        self.wait = 0
+
+    def _improved(self, epoch, logs) -> bool:
+        if self.monitor not in logs:
+            raise ValueError(f"{type(self).__name__} monitors {self.monitor!r}, which is not logged; logged "
+                             f"quantities are {sorted(logs)} (val_* needs validation data)")
+        score = self.sign * float(logs[self.monitor])
+        if score > self.best + self.min_delta:
+            self.best, self.best_epoch, self.wait = score, epoch, 0
+            return True
+        self.wait += 1
+        return False
+
+
+class EarlyStopping(_Monitor):
+    """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience`` epochs.
+
+    With ``restore_best_weights`` the model ends with the parameters of its best epoch (also when training
+    ran to the last epoch without stopping).
+    """
+
+    def __init__(self, monitor="val_loss", patience=0, min_delta=0.0, restore_best_weights=False, mode="auto"):
+        super().__init__(monitor, min_delta, mode)
+        if patience < 0:
+            raise ValueError(f"patience must be >= 0, got {patience}")
+        self.patience = int(patience)
+        self.restore_best_weights = restore_best_weights
+        self.stopped_epoch = None
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        self.best_params = None
+        self.stopped_epoch = None
+
+    def on_epoch_end(self, epoch, logs):
+        if self._improved(epoch, logs):
+            if self.restore_best_weights:
+                self.best_params = jax.tree_util.tree_map(np.array, self.model.params)
+        elif self.wait >= max(self.patience, 1):
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self.restore_best_weights and self.best_params is not None:
+            self.model.params = jax.tree_util.tree_map(jax.numpy.asarray, self.best_params)
+
+
+class ReduceLROnPlateau(_Monitor):
+    """Multiply the learning rate by ``factor`` when ``monitor`` has stalled for ``patience`` epochs.
+
+    Works with every physnn optimiser without recompiling: it scales ``opt_state["scale"]``, a factor
+    every update multiplies the learning rate with. ``min_scale`` bounds the total reduction
+    (lr >= min_scale * initial lr). The current factor is logged as "lr_scale".
+    """
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, min_delta=1e-4, cooldown=0,
+                 min_scale=0.0, mode="auto"):
+        super().__init__(monitor, min_delta, mode)
+        if not 0 < factor < 1:
+            raise ValueError(f"factor must be in (0, 1), got {factor}")
+        if patience < 1:
+            raise ValueError(f"patience must be >= 1, got {patience}")
+        self.factor, self.patience, self.cooldown, self.min_scale = factor, patience, cooldown, min_scale
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        self.cooldown_left = 0
+
+    def on_epoch_end(self, epoch, logs):
+        if self.cooldown_left > 0:
+            self.cooldown_left -= 1
+            self.wait = 0
+        if not self._improved(epoch, logs) and self.wait >= self.patience:
+            state = self.model.opt_state
+            scale = max(float(state["scale"]) * self.factor, self.min_scale)
+            self.model.opt_state = {**state, "scale": jax.numpy.asarray(scale, jax.numpy.float32)}
+            self.cooldown_left, self.wait = self.cooldown, 0
+        logs["lr_scale"] = float(self.model.opt_state["scale"])
+
+
+class ModelCheckpoint(_Monitor):
+    """Save the model to ``filepath`` after every epoch, or only when ``monitor`` improved (save_best_only).
+
+    ``filepath`` may contain ``{epoch}`` (1-based) and any logged name, e.g. "ckpt-{epoch:03d}-{val_loss:.3f}.npz".
+    """
+
+    def __init__(self, filepath, monitor="val_loss", save_best_only=False, mode="auto"):
+        super().__init__(monitor, 0.0, mode)
+        self.filepath, self.save_best_only = str(filepath), save_best_only
+
+    def on_epoch_end(self, epoch, logs):
+        if self.save_best_only and not self._improved(epoch, logs):
+            return
+        self.model.save(self.filepath.format(epoch=epoch + 1, **logs))
+
+
+class LambdaCallback(Callback):
+    """A plain hook: ``LambdaCallback(on_epoch_end=lambda epoch, logs: ...)`` (and on_train_begin/end)."""
+
+    def __init__(self, on_epoch_end=None, on_train_begin=None, on_train_end=None):
+        self._epoch_end, self._begin, self._end = on_epoch_end, on_train_begin, on_train_end
+
+    def on_train_begin(self, logs=None):
+        if self._begin:
+            self._begin(logs)
+
+    def on_epoch_end(self, epoch, logs):
+        if self._epoch_end:
+            self._epoch_end(epoch, logs)
+
+    def on_train_end(self, logs=None):
+        if self._end:
+            self._end(logs)
+
+
+class ProgressBar(Callback):
+    """A live rich progress bar: one tick per epoch, showing the latest logs (loss, accuracy, val_*)."""
+
+    def __init__(self, epochs: int, description: str = "training"):
+        self.epochs, self.description = epochs, description
+
+    def on_train_begin(self, logs=None):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), TextColumn("{task.fields[logs]}"))
+        self.task = self.progress.add_task(self.description, total=self.epochs, logs="")
+        self.progress.start()
+
+    def on_epoch_end(self, epoch, logs):
+        text = "  ".join(f"{k} {v:.4g}" for k, v in logs.items())
+        self.progress.update(self.task, completed=epoch + 1, logs=text)
+
+    def on_train_end(self, logs=None):
+        self.progress.stop()
+
+
+def run_callbacks(callbacks, hook: str, *args):
+    for callback in callbacks:
+        getattr(callback, hook)(*args)

@@ -1,0 +1,180 @@
+"""Cost functions: the course's cost closures, Keras-style losses by name, and weight regularisers.
+
+Course API: ``CostOLS(target)`` returns a closure ``cost(prediction) -> scalar``. Keras API: a loss is
+``loss(y_true, y_pred) -> scalar`` (mean over the batch). ``as_loss`` turns either into the latter.
+Shapes: ``target`` and ``prediction`` are [n, outputs] (or [n] for sparse class labels).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+
+EPS = 1e-10  # the course's guard inside log()
+_PROB_CLIP = 1e-7  # Keras's clip of probabilities in cross-entropies
+
+
+def CostOLS(target):
+    """Mean squared error, C(y) = (1/n) sum_i sum_k (t_ik - y_ik)^2 (course eq. for OLS)."""
+
+    def func(X):
+        return (1.0 / target.shape[0]) * jnp.sum((target - X) ** 2)
+
+    return func
+
+
+def CostLogReg(target):
+    """Binary cross-entropy, C(y) = -(1/n) sum_i [t_i log(y_i) + (1 - t_i) log(1 - y_i)]."""
+
+    def func(X):
+        return -(1.0 / target.shape[0]) * jnp.sum(
+            target * jnp.log(X + EPS) + (1 - target) * jnp.log(1 - X + EPS)
+        )
+
+    return func
+
+
+def CostCrossEntropy(target):
+    """Categorical cross-entropy, C(y) = -(1/n) sum_i sum_k t_ik log(y_ik), one-hot t, softmax y.
+
+    The course divides by ``target.size`` (n * classes); we divide by n, the usual mean over samples,
+    so the cost does not shrink with the number of classes.
+    """
+
+    def func(X):
+        return -(1.0 / target.shape[0]) * jnp.sum(target * jnp.log(X + EPS))
+
+    return func
+
+
+def CostMAE(target):
+    """Mean absolute error, C(y) = (1/n) sum_i sum_k |t_ik - y_ik|."""
+
+    def func(X):
+        return (1.0 / target.shape[0]) * jnp.sum(jnp.abs(target - X))
+
+    return func
+
+
+def CostRMSE(target):
+    """Root mean squared error, C(y) = sqrt((1/n) sum_i sum_k (t_ik - y_ik)^2)."""
+
+    def func(X):
+        return jnp.sqrt((1.0 / target.shape[0]) * jnp.sum((target - X) ** 2))
+
+    return func
+
+
+CLASSIFICATION_COSTS = (CostLogReg, CostCrossEntropy)
+
+
+# --- Keras-style losses, loss(y_true, y_pred) -> scalar mean over the batch -------------------------
+
+
+def mse(y_true, y_pred):
+    """L = mean over samples and outputs of (y - y_hat)^2 (Keras's "mse")."""
+    return jnp.mean((y_true - y_pred) ** 2)
+
+
+def mae(y_true, y_pred):
+    """L = mean |y - y_hat|."""
+    return jnp.mean(jnp.abs(y_true - y_pred))
+
+
+def binary_crossentropy(y_true, y_pred):
+    """L = -mean[y log p + (1 - y) log(1 - p)], probabilities clipped to [1e-7, 1 - 1e-7]."""
+    p = jnp.clip(y_pred, _PROB_CLIP, 1 - _PROB_CLIP)
+    return -jnp.mean(y_true * jnp.log(p) + (1 - y_true) * jnp.log(1 - p))
+
+
+def categorical_crossentropy(y_true, y_pred):
+    """L = -(1/n) sum_i sum_k y_ik log p_ik with one-hot y and probabilities p (rows renormalised)."""
+    p = y_pred / jnp.sum(y_pred, axis=-1, keepdims=True)
+    p = jnp.clip(p, _PROB_CLIP, 1 - _PROB_CLIP)
+    return -jnp.mean(jnp.sum(y_true * jnp.log(p), axis=-1))
+
+
+def sparse_categorical_crossentropy(y_true, y_pred):
+    """As categorical cross-entropy with integer class labels y_true of shape [n] (or [n, 1])."""
+    labels = jnp.reshape(y_true, y_pred.shape[:-1]).astype(jnp.int32)
+    return categorical_crossentropy(jax.nn.one_hot(labels, y_pred.shape[-1], dtype=y_pred.dtype), y_pred)
+
+
+LOSSES: dict[str, Callable] = {
+    "mse": mse,
+    "mean_squared_error": mse,
+    "mae": mae,
+    "mean_absolute_error": mae,
+    "binary_crossentropy": binary_crossentropy,
+    "categorical_crossentropy": categorical_crossentropy,
+    "sparse_categorical_crossentropy": sparse_categorical_crossentropy,
+}
+
+_COST_TO_LOSS = {CostOLS: mse, CostMAE: mae, CostLogReg: binary_crossentropy,
+                 CostCrossEntropy: categorical_crossentropy}
+
+
+def as_loss(loss: str | Callable) -> Callable:
+    """Resolve ``loss`` to a function loss(y_true, y_pred) -> scalar.
+
+    Accepts a name from ``LOSSES``, a course cost closure factory (``CostOLS`` ...), or any callable
+    loss(y_true, y_pred). Raises ValueError listing the valid names for an unknown name.
+    """
+    if isinstance(loss, str):
+        if loss.lower() in LOSSES:
+            return LOSSES[loss.lower()]
+        raise ValueError(f"loss={loss!r} is not known; valid names are {sorted(LOSSES)} or a callable")
+    if loss in _COST_TO_LOSS:
+        return _COST_TO_LOSS[loss]
+    if loss in (CostRMSE,):
+        return lambda y_true, y_pred: CostRMSE(y_true)(y_pred)
+    if callable(loss):
+        return loss
+    raise ValueError(f"loss={loss!r} must be a name, a cost such as CostOLS, or a callable loss(y_true, y_pred)")
+
+
+# --- regularisers ------------------------------------------------------------------------------------
+
+
+class L1:
+    """R(theta) = lam * sum |theta| over every array in a parameter pytree."""
+
+    def __init__(self, lam: float):
+        if not lam >= 0:
+            raise ValueError(f"lam must be >= 0, got {lam}")
+        self.lam = float(lam)
+
+    def __call__(self, params):
+        return self.lam * sum(jnp.sum(jnp.abs(p)) for p in jax.tree_util.tree_leaves(params))
+
+    def get_config(self):
+        return {"lam": self.lam}
+
+
+class L2:
+    """R(theta) = lam * sum theta^2 over every array in a parameter pytree (Keras's l2 convention)."""
+
+    def __init__(self, lam: float):
+        if not lam >= 0:
+            raise ValueError(f"lam must be >= 0, got {lam}")
+        self.lam = float(lam)
+
+    def __call__(self, params):
+        return self.lam * sum(jnp.sum(p**2) for p in jax.tree_util.tree_leaves(params))
+
+    def get_config(self):
+        return {"lam": self.lam}
+
+
+REGULARIZERS = {"l1": L1, "l2": L2}
+
+
+def get_regularizer(reg):
+    """None, an L1/L2 object, any callable params -> scalar, or a name "l1"/"l2" (lam = 0.01, as Keras)."""
+    if reg is None or callable(reg):
+        return reg
+    if isinstance(reg, str) and reg.lower() in REGULARIZERS:
+        return REGULARIZERS[reg.lower()](0.01)
+    raise ValueError(f"kernel_regularizer={reg!r} is not known; use 'l1', 'l2', L1(lam), L2(lam) or a callable")

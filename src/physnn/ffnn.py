@@ -1,0 +1,236 @@
+"""The course's feed-forward network, ``FFNN``, with its API kept and its training compiled.
+
+Forward pass (the course's layout: each weight matrix W^l has shape [n_{l-1} + 1, n_l], row 0 the bias):
+
+    a^0 = X,   z^l = a^{l-1} W^l[1:] + W^l[0],   a^l = f(z^l)  (f = hidden_func, output_func on the last layer)
+
+Training minimises C(a^L) + (lam / 2) sum_l ||W^l[1:]||^2 (``lam`` is L2 weight decay on the weights, not the
+biases, exactly the course's gradient term lam * W) with the gradients from ``jax.grad``; one epoch (shuffle
+without replacement, all minibatches, evaluation of the training and validation scores) is one compiled
+call. Differences from the course code: the course's ``resample`` draws a bootstrap sample (with
+replacement) each epoch, and its weights start as N(0, 1) with no scaling; here every epoch visits every
+sample once and weights start as N(0, 1 / n_in) (LeCun), which trains deep or wide layers reliably.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import jax
+import jax.numpy as jnp
+
+from physnn.activations import identity, sigmoid, softmax
+from physnn.callbacks import ProgressBar
+from physnn.costs import CLASSIFICATION_COSTS, CostOLS
+from physnn.metrics import accuracy
+from physnn.schedulers import Scheduler, as_functional
+from physnn.training import TrainState, check_finite, course_layout, make_epoch, prepare_array
+
+
+def _seed_or_fresh(seed):
+    if seed is None:
+        return int(np.random.SeedSequence().generate_state(1)[0])
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
+    return int(seed)
+
+
+def _call_cost(cost_func, target, prediction, x, params):
+    """cost_func(target)(prediction); physics-guided costs may also take the inputs x and the params."""
+    try:
+        closure = cost_func(target, x=x, params=params)
+    except TypeError:
+        closure = cost_func(target)
+    return closure(prediction)
+
+
+class FFNN:
+    """Feed-forward neural network with the course's API.
+
+    Arguments:
+        dimensions: layer widths (n_inputs, n_hidden..., n_outputs).
+        hidden_func, output_func: activations (functions from ``physnn.activations`` or any elementwise callable).
+        cost_func: a cost closure factory, ``CostOLS`` (regression), ``CostLogReg`` (binary, sigmoid output)
+            or ``CostCrossEntropy`` (multiclass, softmax output); the latter two make it a classifier.
+        seed: integer seed for the weights and the shuffling; None draws one (kept in ``self.seed``).
+    """
+
+    def __init__(self, dimensions, hidden_func=sigmoid, output_func=identity, cost_func=CostOLS, seed=None):
+        dimensions = tuple(dimensions)
+        if len(dimensions) < 2 or not all(isinstance(d, (int, np.integer)) and d >= 1 for d in dimensions):
+            raise ValueError(f"dimensions must be at least two positive integers (inputs, ..., outputs), "
+                             f"got {dimensions!r}")
+        for name, func in (("hidden_func", hidden_func), ("output_func", output_func), ("cost_func", cost_func)):
+            if not callable(func):
+                raise ValueError(f"{name} must be a function, got {func!r}")
+        self.dimensions = tuple(int(d) for d in dimensions)
+        self.hidden_func, self.output_func, self.cost_func = hidden_func, output_func, cost_func
+        self.classification = cost_func in CLASSIFICATION_COSTS
+        self.seed = _seed_or_fresh(seed)
+        self._compiled = {}
+        self.reset_weights()
+
+    # --- parameters ----------------------------------------------------------------------------------
+
+    def reset_weights(self):
+        """Draw fresh weights from ``seed``: W[1:] ~ N(0, 1 / n_in), bias row W[0] ~ N(0, 0.01^2)."""
+        key = jax.random.PRNGKey(self.seed)
+        self.weights = []
+        for n_in, n_out in zip(self.dimensions[:-1], self.dimensions[1:]):
+            key, kw, kb = jax.random.split(key, 3)
+            W = jax.random.normal(kw, (n_in, n_out)) / np.sqrt(n_in)
+            b = 0.01 * jax.random.normal(kb, (1, n_out))
+            self.weights.append(jnp.concatenate([b, W], axis=0))
+        self._fits = 0
+
+    @property
+    def weights_numpy(self) -> list[np.ndarray]:
+        """The weight matrices as NumPy arrays, course layout [n_in + 1, n_out] with the bias in row 0."""
+        return [np.asarray(W) for W in self.weights]
+
+    # --- the forward pass ----------------------------------------------------------------------------
+
+    def _forward(self, weights, X):
+        a = X
+        for i, W in enumerate(weights):
+            z = a @ W[1:] + W[0]
+            a = self.output_func(z) if i == len(weights) - 1 else self.hidden_func(z)
+        return a
+
+    def feed_forward(self, X):
+        """a^L for inputs X [n, n_inputs] -> [n, n_outputs] (the course's ``_feedforward``)."""
+        return self._forward(self.weights, jnp.asarray(self._check_X(X, "X")))
+
+    def predict_proba(self, X) -> np.ndarray:
+        """The network output a^L, [n, n_outputs] (probabilities for a classifier)."""
+        return np.asarray(self.feed_forward(X))
+
+    def predict(self, X, threshold: float = 0.5) -> np.ndarray:
+        """Class labels for a classifier (0/1 per row for one output, one-hot rows for several), values otherwise."""
+        output = self.predict_proba(X)
+        if not self.classification:
+            return output
+        if output.shape[1] == 1:
+            return (output > threshold).astype(int)
+        return np.eye(output.shape[1], dtype=int)[np.argmax(output, axis=1)]
+
+    # --- training ------------------------------------------------------------------------------------
+
+    def _loss(self, weights, X, t, lam):
+        cost = _call_cost(self.cost_func, t, self._forward(weights, X), X, weights)
+        return cost + 0.5 * lam * sum(jnp.sum(W[1:] ** 2) for W in weights)
+
+    def _scores(self, weights, X, t):
+        prediction = self._forward(weights, X)
+        scores = {"error": _call_cost(self.cost_func, t, prediction, X, weights)}
+        if self.classification:
+            scores["acc"] = accuracy(t, prediction)
+        return scores
+
+    def _epoch_function(self, optimizer, n, layout, has_val):
+        def loss_fn(weights, state, xb, yb, key, lam):
+            return self._loss(weights, xb, yb, lam), (state, {})
+
+        def run(carry, X, t, X_val, t_val, key, lam):
+            epoch = make_epoch(lambda w, s, x, y, k: loss_fn(w, s, x, y, k, lam), optimizer, n, layout)
+            carry, _ = epoch(carry, X, t, key)
+            scores = {f"train_{k}": v for k, v in self._scores(carry.params, X, t).items()}
+            if has_val:
+                scores.update({f"val_{k}": v for k, v in self._scores(carry.params, X_val, t_val).items()})
+            return carry, scores
+
+        return jax.jit(run)
+
+    def fit(self, X, t, scheduler: Scheduler, batches: int = 1, epochs: int = 100, lam: float = 0,
+            X_val=None, t_val=None, verbose: bool = True) -> dict[str, np.ndarray]:
+        """Train with minibatch gradient descent driven by ``scheduler`` (Constant, Momentum, Adam, ...).
+
+        Arguments:
+            X: inputs [n, dimensions[0]]; t: targets [n, dimensions[-1]] (a 1-D t is a column).
+            scheduler: a course scheduler; a fresh optimiser state is used for every ``fit``.
+            batches: number of minibatches per epoch (the last one takes the remainder of n / batches).
+            epochs: passes over the data; lam: L2 weight decay; X_val, t_val: optional validation data.
+            verbose: show a live progress bar.
+        Returns:
+            dict of NumPy arrays of length ``epochs``: "train_errors", and "val_errors", "train_accs",
+            "val_accs" where they apply (the errors are the cost on the whole set after each epoch).
+        Raises:
+            ValueError for inconsistent inputs; TrainingDivergedError if the cost becomes NaN/inf.
+        """
+        X, t = self._check_data(X, t, "X", "t")
+        has_val = X_val is not None or t_val is not None
+        if has_val:
+            if X_val is None or t_val is None:
+                raise ValueError("X_val and t_val must be given together")
+            X_val, t_val = self._check_data(X_val, t_val, "X_val", "t_val")
+        if not (isinstance(epochs, (int, np.integer)) and epochs >= 1):
+            raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
+        if not (isinstance(lam, (int, float)) and lam >= 0):
+            raise ValueError(f"lam must be a number >= 0, got {lam!r}")
+        n = X.shape[0]
+        layout = course_layout(n, batches)
+        optimizer = as_functional(scheduler)
+
+        signature = (repr(scheduler), n, layout, has_val)
+        if signature not in self._compiled:
+            self._compiled = {signature: self._epoch_function(optimizer, n, layout, has_val)}
+        run = self._compiled[signature]
+
+        carry = TrainState(self.weights, optimizer.init(self.weights), {})
+        key = jax.random.fold_in(jax.random.PRNGKey(self.seed), 1 + self._fits)
+        self._fits += 1
+        X, t = jnp.asarray(X), jnp.asarray(t)
+        X_val = None if not has_val else jnp.asarray(X_val)
+        t_val = None if not has_val else jnp.asarray(t_val)
+        lam = jnp.asarray(lam, X.dtype)
+
+        history: dict[str, list] = {}
+        progress = ProgressBar(epochs, "FFNN") if verbose else None
+        if progress:
+            progress.on_train_begin()
+        try:
+            for e in range(epochs):
+                carry, scores = run(carry, X, t, X_val, t_val, jax.random.fold_in(key, e), lam)
+                scores = {k: float(v) for k, v in scores.items()}
+                check_finite(scores, e + 1, hint=f" (eta={getattr(scheduler, 'eta', '?')})")
+                self.weights = carry.params
+                for k, v in scores.items():
+                    history.setdefault(k, []).append(v)
+                if progress:
+                    progress.on_epoch_end(e, scores)
+        finally:
+            if progress:
+                progress.on_train_end()
+        names = {"train_error": "train_errors", "val_error": "val_errors", "train_acc": "train_accs",
+                 "val_acc": "val_accs"}
+        return {names[k]: np.asarray(v) for k, v in history.items()}
+
+    # --- input checks --------------------------------------------------------------------------------
+
+    def _check_X(self, X, name):
+        X = prepare_array(X, name, dtype=np.float32)
+        if X.ndim == 1 and self.dimensions[0] == 1:
+            X = X[:, None]
+        if X.ndim != 2 or X.shape[1] != self.dimensions[0]:
+            raise ValueError(f"{name} must have shape [n_samples, {self.dimensions[0]}] "
+                             f"(dimensions[0] = {self.dimensions[0]}), got {X.shape}")
+        return X
+
+    def _check_data(self, X, t, x_name, t_name):
+        X = self._check_X(X, x_name)
+        t = prepare_array(t, t_name, dtype=np.float32)
+        if t.ndim == 1:
+            t = t[:, None]
+        if t.shape[0] != X.shape[0]:
+            raise ValueError(f"{x_name} and {t_name} must have the same number of rows, got {X.shape[0]} and "
+                             f"{t.shape[0]}")
+        if t.ndim != 2 or t.shape[1] != self.dimensions[-1]:
+            raise ValueError(f"{t_name} must have shape [n_samples, {self.dimensions[-1]}] "
+                             f"(dimensions[-1] = {self.dimensions[-1]}), got {t.shape}")
+        if self.output_func is softmax and self.dimensions[-1] == 1:
+            raise ValueError("output_func=softmax with a single output is constant 1; use sigmoid")
+        return X, t
+
+    def __repr__(self):
+        return (f"FFNN(dimensions={self.dimensions}, hidden_func={self.hidden_func.__name__}, "
+                f"output_func={self.output_func.__name__}, cost_func={self.cost_func.__name__}, seed={self.seed})")

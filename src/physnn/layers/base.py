@@ -1,0 +1,153 @@
+"""The layer protocol: a layer is its hyperparameters plus pure functions over a parameter pytree.
+
+A layer never owns arrays. Its three functions are
+
+* ``output_shape(input_shape) -> shape``  validates a per-sample shape (no batch axis) and raises
+  ``ValueError`` naming the layer, the expected and the received shape;
+* ``init(key, input_shape) -> params``     a dict of arrays (``{}`` for a layer without weights);
+* ``apply(params, x, *, key=None, training=False) -> y``  the forward map on a batch x of shape
+  [batch, *input_shape], ``key`` a PRNG key for random layers (Dropout), ``training`` their switch.
+
+Layers that carry state between batches (``stateful`` recurrent layers) also override
+``init_state(batch_size, input_shape)`` and ``forward(params, state, x, key, training) -> (y, state)``.
+
+Calling a layer, ``layer(x)``, is the Keras habit: on an ``Input`` (a ``SymbolicTensor``) it records a
+node of a functional model; inside ``Module.call`` it runs the layer with the parameters the enclosing
+model holds for it (see ``physnn.layers.context``).
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+
+import numpy as np
+
+_name_counters: dict[str, itertools.count] = defaultdict(itertools.count)
+
+
+def _snake(name: str) -> str:
+    name = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
+    name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
+    return name.lower()
+
+
+def unique_name(prefix: str) -> str:
+    """Keras-style names: dense, dense_1, dense_2, ... (counted per prefix, per process)."""
+    n = next(_name_counters[prefix])
+    return prefix if n == 0 else f"{prefix}_{n}"
+
+
+def as_shape(shape) -> tuple:
+    """Normalise a shape given as an int, list or tuple (None allowed for a free length)."""
+    if isinstance(shape, (int, np.integer)):
+        return (int(shape),)
+    return tuple(None if s is None else int(s) for s in shape)
+
+
+class Layer:
+    """Base class for every layer. Subclasses implement ``output_shape``, ``init`` and ``apply``.
+
+    The constructor arguments of every subclass are recorded automatically, so ``get_config()`` and
+    ``from_config`` round-trip a layer for ``save``/``load_model`` without code in each subclass.
+    """
+
+    stateful = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        original_init = cls.__dict__.get("__init__")
+        if original_init is None:
+            return
+        signature = inspect.signature(original_init)
+
+        def __init__(self, *args, **kw):
+            if not hasattr(self, "_config"):
+                bound = signature.bind(self, *args, **kw)
+                bound.apply_defaults()
+                self._config = {k: v for k, v in list(bound.arguments.items())[1:]
+                                if signature.parameters[k].kind not in (inspect.Parameter.VAR_KEYWORD,
+                                                                        inspect.Parameter.VAR_POSITIONAL)}
+            original_init(self, *args, **kw)
+
+        __init__.__signature__ = signature
+        __init__.__doc__ = original_init.__doc__
+        cls.__init__ = __init__
+
+    def __init__(self, name: str | None = None):
+        self.name = name or unique_name(_snake(type(self).__name__))
+
+    # --- the protocol --------------------------------------------------------------------------------
+
+    def output_shape(self, input_shape: tuple) -> tuple:
+        """The per-sample output shape for a per-sample ``input_shape``; ValueError if it does not fit."""
+        return tuple(input_shape)
+
+    def init(self, key, input_shape: tuple) -> dict:
+        """Create the parameters for a per-sample ``input_shape`` from the PRNG ``key``."""
+        return {}
+
+    def apply(self, params: dict, x, *, key=None, training: bool = False):
+        """The forward map on a batch ``x`` of shape [batch, *input_shape]."""
+        raise NotImplementedError
+
+    def init_state(self, batch_size: int, input_shape: tuple):
+        """State carried between batches (only stateful layers have one)."""
+        return {}
+
+    def forward(self, params, state, x, *, key=None, training: bool = False):
+        """``apply`` with the state threaded through: (params, state, x) -> (y, state)."""
+        return self.apply(params, x, key=key, training=training), state
+
+    def regularization(self, params: dict):
+        """The penalty this layer adds to the loss for its ``params`` (0.0 unless it has a regulariser).
+
+        The model sums ``layer.regularization(params[layer.name])`` over its layers.
+        """
+        return 0.0
+
+    # --- helpers -------------------------------------------------------------------------------------
+
+    def count_params(self, input_shape) -> int:
+        """Number of scalar parameters the layer creates for ``input_shape`` (Keras's count)."""
+        import jax
+
+        shapes = jax.eval_shape(lambda k: self.init(k, as_shape(input_shape)), jax.random.PRNGKey(0))
+        return int(sum(np.prod(s.shape) for s in jax.tree_util.tree_leaves(shapes)))
+
+    def shape_error(self, expected: str, received) -> ValueError:
+        """A ValueError naming this layer, the expected and the received per-sample shape."""
+        return ValueError(
+            f"Layer '{self.name}' ({type(self).__name__}) expects input of shape {expected} per sample, "
+            f"got {tuple(received)}"
+        )
+
+    def expect_ndim(self, input_shape, ndim: int, expected: str):
+        if len(input_shape) != ndim:
+            raise self.shape_error(expected, input_shape)
+
+    def get_config(self) -> dict:
+        """Constructor arguments (with ``name``) that rebuild this layer."""
+        config = dict(getattr(self, "_config", {}))
+        config["name"] = self.name
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
+
+    def __call__(self, x, *args, **kwargs):
+        from physnn.layers.context import call_layer
+        from physnn.layers.symbolic import SymbolicTensor, symbolic_call
+
+        if isinstance(x, SymbolicTensor) or (isinstance(x, Sequence) and x and
+                                             all(isinstance(t, SymbolicTensor) for t in x)):
+            return symbolic_call(self, x)
+        return call_layer(self, x, *args, **kwargs)
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in getattr(self, "_config", {}).items() if k != "name")
+        return f"{type(self).__name__}({args})"

@@ -1,0 +1,84 @@
+"""Running layers inside ``Module.call``: parameters are looked up (or created) by layer name.
+
+Subclassed models write ``x = self.dense1(inputs)`` with real arrays. While a model initialises or
+applies itself it pushes a ``LayerContext``; a layer called on an array asks the innermost context for
+its parameters. In ``init`` mode the context creates them from the input shape it sees (the same
+mechanism as Haiku's ``transform``); in ``apply`` mode it reads them from the parameter pytree, so the
+whole call stays a pure function of (params, state, x, key) that ``jit`` and ``grad`` can trace.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import jax
+
+_local = threading.local()
+
+
+def _stack() -> list:
+    if not hasattr(_local, "stack"):
+        _local.stack = []
+    return _local.stack
+
+
+class LayerContext:
+    """Parameters and state of one model call.
+
+    Arguments:
+        params: dict layer-name -> parameter dict (filled in ``init`` mode).
+        state: dict layer-name -> state of stateful layers (filled when missing).
+        key: PRNG key for random layers, or None; each layer call gets ``fold_in(key, call_index)``.
+        training: whether Dropout and friends are active.
+        init: create missing parameters instead of failing.
+        batch_size: the batch size used to create missing state.
+    """
+
+    def __init__(self, params, state, key=None, training=False, init=False, batch_size=1):
+        self.params = params
+        self.state = state
+        self.key = key
+        self.training = training
+        self.init = init
+        self.batch_size = batch_size
+        self._calls = 0
+
+    def __enter__(self):
+        _stack().append(self)
+        return self
+
+    def __exit__(self, *exc):
+        _stack().pop()
+
+    def next_key(self):
+        self._calls += 1
+        return None if self.key is None else jax.random.fold_in(self.key, self._calls)
+
+    def call(self, layer, x):
+        sample_shape = tuple(x.shape[1:])
+        layer.output_shape(sample_shape)  # shape check with the layer's own message
+        key = self.next_key()
+        if layer.name not in self.params:
+            if not self.init:
+                raise ValueError(f"Layer '{layer.name}' has no parameters in this model; was it created "
+                                 "after the model was built?")
+            init_key = jax.random.PRNGKey(0) if key is None else key
+            self.params[layer.name] = layer.init(init_key, sample_shape)
+        if layer.stateful and layer.name not in self.state:
+            self.state[layer.name] = layer.init_state(x.shape[0], sample_shape)
+        y, new_state = layer.forward(self.params[layer.name], self.state.get(layer.name, {}), x,
+                                     key=key, training=self.training)
+        if layer.stateful:
+            self.state[layer.name] = new_state
+        return y
+
+
+def call_layer(layer, x, *args, **kwargs):
+    """``layer(x)`` on arrays: run inside the innermost model context."""
+    stack = _stack()
+    if not stack:
+        raise RuntimeError(
+            f"Layer '{layer.name}' was called on an array outside a model. Use it inside Module.call, "
+            "in Sequential([...]), on an Input(...), or call layer.apply(params, x) directly."
+        )
+    return stack[-1].call(layer, x)

@@ -1,0 +1,130 @@
+"""The compiled training epoch shared by ``FFNN`` and the Keras-style models.
+
+One epoch is one call of a jit-compiled function: the data are permuted with a PRNG key (sampling
+without replacement), cut into ``n_full`` minibatches of ``batch_size`` that ``lax.scan`` runs through,
+and a ragged ``tail`` batch (if any) that gets one more step, so no sample is dropped. Each step is
+
+    (L, aux), g = value_and_grad(loss_fn)(params, state, x_b, y_b, key_b)
+    change, opt_state = optimizer.update(g, opt_state);   params <- params - change
+
+The epoch's loss and metrics are the batch values averaged with the batch sizes as weights (the mean
+over samples, as Keras reports it).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from physnn.schedulers import Optimizer
+
+
+class TrainState(NamedTuple):
+    """What an epoch carries: parameters, optimiser state and layer state (stateful RNNs; {} otherwise)."""
+
+    params: dict
+    opt_state: dict
+    state: dict
+
+
+class TrainingDivergedError(FloatingPointError):
+    """The loss became NaN or infinite during training."""
+
+
+class Layout(NamedTuple):
+    """How an epoch of n samples is cut: n_full batches of batch_size, then one batch of tail samples."""
+
+    batch_size: int
+    n_full: int
+    tail: int
+
+
+def keras_layout(n: int, batch_size: int) -> Layout:
+    """Keras's cut: ceil(n / batch_size) batches, the last one smaller when batch_size does not divide n."""
+    if not (isinstance(batch_size, (int, np.integer)) and batch_size >= 1):
+        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+    batch_size = min(int(batch_size), n)
+    return Layout(batch_size, n // batch_size, n % batch_size)
+
+
+def course_layout(n: int, batches: int) -> Layout:
+    """The course's cut: ``batches`` batches of n // batches samples, the last one taking the remainder."""
+    if not (isinstance(batches, (int, np.integer)) and 1 <= batches <= n):
+        raise ValueError(f"batches must be an integer between 1 and the number of samples ({n}), got {batches!r}")
+    size = n // batches
+    if n % batches == 0:
+        return Layout(size, batches, 0)
+    return Layout(size, batches - 1, n - (batches - 1) * size)
+
+
+def make_epoch(loss_fn, optimizer: Optimizer, n: int, layout: Layout, shuffle: bool = True):
+    """Build ``epoch(train_state, X, Y, key) -> (train_state, logs)`` (not yet jitted; callers compose and jit).
+
+    Arguments:
+        loss_fn: ``(params, state, x_b, y_b, key_b) -> (loss, (state, metrics))`` with ``metrics`` a dict of
+            batch-mean scalars (may be empty).
+        optimizer: functional optimiser (``physnn.schedulers``).
+        n: number of samples; ``layout``: how they are cut into batches.
+        shuffle: permute the samples every epoch (without replacement).
+    Returns:
+        The epoch function; ``logs`` holds "loss" and each metric, averaged over samples.
+    """
+    grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
+
+    def step(carry: TrainState, batch):
+        xb, yb, key = batch
+        (loss, (state, metrics)), grads = grad_fn(carry.params, carry.state, xb, yb, key)
+        change, opt_state = optimizer.update(grads, carry.opt_state)
+        params = jax.tree_util.tree_map(lambda p, c: p - c.astype(p.dtype), carry.params, change)
+        return TrainState(params, opt_state, state), {"loss": loss, **metrics}
+
+    bs, n_full, tail = layout
+
+    def epoch(carry: TrainState, X, Y, key):
+        key_perm, key_steps = jax.random.split(key)
+        if shuffle:
+            order = jax.random.permutation(key_perm, n)
+            X, Y = jax.tree_util.tree_map(lambda a: a[order], (X, Y))
+        keys = jax.random.split(key_steps, n_full + 1)
+        totals = {}
+        if n_full:
+            full = jax.tree_util.tree_map(lambda a: a[: n_full * bs].reshape(n_full, bs, *a.shape[1:]), (X, Y))
+            carry, logs = jax.lax.scan(step, carry, (*full, keys[:n_full]))
+            totals = {k: jnp.sum(v) * bs for k, v in logs.items()}
+        if tail:
+            rest = jax.tree_util.tree_map(lambda a: a[n_full * bs:], (X, Y))
+            carry, logs = step(carry, (*rest, keys[-1]))
+            totals = {k: totals.get(k, 0.0) + v * tail for k, v in logs.items()}
+        return carry, {k: v / n for k, v in totals.items()}
+
+    return epoch
+
+
+def check_finite(logs: dict, epoch: int, hint: str = "") -> None:
+    """Raise ``TrainingDivergedError`` naming the epoch (1-based) when a logged value is NaN or infinite."""
+    bad = {k: v for k, v in logs.items() if not math.isfinite(float(v))}
+    if bad:
+        name, value = next(iter(bad.items()))
+        raise TrainingDivergedError(
+            f"training diverged: {name} = {value} at epoch {epoch}. The learning rate{hint} is probably "
+            "too large for this problem: try a smaller eta (e.g. 10x smaller), standardise the inputs, "
+            "or clip the targets."
+        )
+
+
+def prepare_array(value, name: str, dtype=None) -> np.ndarray:
+    """Convert to a NumPy array, refusing NaN/inf with a ValueError naming the argument."""
+    try:
+        array = np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name} must be numeric array-like: {err}") from None
+    if array.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must be numeric, got dtype {array.dtype}")
+    if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
+        count = int(np.sum(~np.isfinite(array)))
+        raise ValueError(f"{name} contains {count} NaN or infinite value(s)")
+    return array
