@@ -27,3 +27,7 @@ from physnn.callbacks import (  # noqa: E402
 )
 from physnn.ffnn import FFNN  # noqa: E402
 from physnn.training import TrainingDivergedError  # noqa: E402
+from physnn import layers  # noqa: E402
+from physnn.layers import Input  # noqa: E402
+from physnn.models import Model, Module, Sequential  # noqa: E402
+from physnn.saving import load_model  # noqa: E402

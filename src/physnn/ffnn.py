@@ -14,10 +14,11 @@ sample once and weights start as N(0, 1 / n_in) (LeCun), which trains deep or wi
 
 from __future__ import annotations
 
-import numpy as np
+from functools import partial
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from physnn.activations import identity, sigmoid, softmax
 from physnn.callbacks import ProgressBar
@@ -33,6 +34,17 @@ def _seed_or_fresh(seed):
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
     return int(seed)
+
+
+@partial(jax.jit, static_argnums=0)
+def _initial_weights(dimensions, key):
+    weights = []
+    for n_in, n_out in zip(dimensions[:-1], dimensions[1:]):
+        key, kw, kb = jax.random.split(key, 3)
+        W = jax.random.normal(kw, (n_in, n_out)) / np.sqrt(n_in)
+        b = 0.01 * jax.random.normal(kb, (1, n_out))
+        weights.append(jnp.concatenate([b, W], axis=0))
+    return weights
 
 
 def _call_cost(cost_func, target, prediction, x, params):
@@ -74,13 +86,7 @@ class FFNN:
 
     def reset_weights(self):
         """Draw fresh weights from ``seed``: W[1:] ~ N(0, 1 / n_in), bias row W[0] ~ N(0, 0.01^2)."""
-        key = jax.random.PRNGKey(self.seed)
-        self.weights = []
-        for n_in, n_out in zip(self.dimensions[:-1], self.dimensions[1:]):
-            key, kw, kb = jax.random.split(key, 3)
-            W = jax.random.normal(kw, (n_in, n_out)) / np.sqrt(n_in)
-            b = 0.01 * jax.random.normal(kb, (1, n_out))
-            self.weights.append(jnp.concatenate([b, W], axis=0))
+        self.weights = _initial_weights(self.dimensions, jax.random.PRNGKey(self.seed))
         self._fits = 0
 
     @property
@@ -131,9 +137,9 @@ class FFNN:
         def loss_fn(weights, state, xb, yb, key, lam):
             return self._loss(weights, xb, yb, lam), (state, {})
 
-        def run(carry, X, t, X_val, t_val, key, lam):
+        def run(carry, X, t, X_val, t_val, key, epoch_index, lam):
             epoch = make_epoch(lambda w, s, x, y, k: loss_fn(w, s, x, y, k, lam), optimizer, n, layout)
-            carry, _ = epoch(carry, X, t, key)
+            carry, _ = epoch(carry, X, t, jax.random.fold_in(key, epoch_index))
             scores = {f"train_{k}": v for k, v in self._scores(carry.params, X, t).items()}
             if has_val:
                 scores.update({f"val_{k}": v for k, v in self._scores(carry.params, X_val, t_val).items()})
@@ -177,7 +183,7 @@ class FFNN:
         run = self._compiled[signature]
 
         carry = TrainState(self.weights, optimizer.init(self.weights), {})
-        key = jax.random.fold_in(jax.random.PRNGKey(self.seed), 1 + self._fits)
+        key = jax.random.PRNGKey(self.seed + 1_000_003 * (1 + self._fits))
         self._fits += 1
         X, t = jnp.asarray(X), jnp.asarray(t)
         X_val = None if not has_val else jnp.asarray(X_val)
@@ -190,8 +196,8 @@ class FFNN:
             progress.on_train_begin()
         try:
             for e in range(epochs):
-                carry, scores = run(carry, X, t, X_val, t_val, jax.random.fold_in(key, e), lam)
-                scores = {k: float(v) for k, v in scores.items()}
+                carry, scores = run(carry, X, t, X_val, t_val, key, e, lam)
+                scores = {k: float(v) for k, v in jax.device_get(scores).items()}
                 check_finite(scores, e + 1, hint=f" (eta={getattr(scheduler, 'eta', '?')})")
                 self.weights = carry.params
                 for k, v in scores.items():

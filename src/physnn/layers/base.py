@@ -56,6 +56,7 @@ class Layer:
     """
 
     stateful = False
+    input_shape_hint = None  # set by the ``input_shape=`` / ``input_dim=`` keyword of any layer
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -65,6 +66,12 @@ class Layer:
         signature = inspect.signature(original_init)
 
         def __init__(self, *args, **kw):
+            # Keras's habit of giving the model's input shape to the first layer: Dense(8, input_shape=(4,))
+            input_shape = kw.pop("input_shape", None)
+            if "input_dim" in kw:
+                input_shape = (kw.pop("input_dim"),)
+            if input_shape is not None:
+                self.input_shape_hint = as_shape(input_shape)
             if not hasattr(self, "_config"):
                 bound = signature.bind(self, *args, **kw)
                 bound.apply_defaults()

@@ -41,6 +41,7 @@ class LayerContext:
         self.training = training
         self.init = init
         self.batch_size = batch_size
+        self.layers = {}  # name -> (layer, per-sample output shape), in call order
         self._calls = 0
 
     def __enter__(self):
@@ -70,6 +71,8 @@ class LayerContext:
                                      key=key, training=self.training)
         if layer.stateful:
             self.state[layer.name] = new_state
+        if layer.name not in self.layers:
+            self.layers[layer.name] = (layer, tuple(y.shape[1:]))
         return y
 
 

@@ -1,0 +1,537 @@
+"""Keras-familiar models: ``Module`` (subclass it), ``Sequential`` and the functional ``Model``.
+
+Every model is a pure function of a parameter pytree underneath,
+
+    y, state = model.forward(params, state, x, key=None, training=False)
+
+with ``params`` a dict layer-name -> that layer's parameter dict. ``compile`` / ``fit`` / ``evaluate`` /
+``predict`` wrap it the Keras way; ``fit`` runs each epoch as one compiled call (``physnn.training``), and the
+training objective is
+
+    J(theta) = mean_batch loss(y, y_hat) + sum_layers R_layer(theta_layer)
+
+(R the layers' ``kernel_regularizer`` penalties). The model object holds what a user expects it to hold:
+``params``, layer ``state`` (stateful RNNs), the optimiser and its state, and the compiled functions.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from physnn.callbacks import History, ProgressBar, run_callbacks
+from physnn.costs import as_loss
+from physnn.layers.base import Layer, as_shape
+from physnn.layers.context import LayerContext, _stack
+from physnn.layers.symbolic import SymbolicTensor
+from physnn.metrics import get_metric
+from physnn.schedulers import Scheduler, as_functional, get_optimizer
+from physnn.training import (
+    TrainState,
+    check_finite,
+    keras_layout,
+    make_epoch,
+    prepare_array,
+)
+
+
+def accepted_kwargs(fn, names) -> set[str]:
+    """Which of ``names`` the callable ``fn`` accepts as keyword arguments."""
+    try:
+        parameters = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return set()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return set(names)
+    return {n for n in names if n in parameters}
+
+
+def call_loss(loss, y_true, y_pred, x, params, extra: set[str]):
+    """loss(y_true, y_pred) with the inputs x and the params passed when the loss accepts them."""
+    kwargs = {}
+    if "x" in extra:
+        kwargs["x"] = x
+    if "params" in extra:
+        kwargs["params"] = params
+    return jnp.mean(loss(y_true, y_pred, **kwargs))
+
+
+class Module:
+    """Base class of every model. Subclass it Keras-style::
+
+        class Net(physnn.Module):
+            def __init__(self):
+                super().__init__()
+                self.hidden = Dense(8, activation="relu")
+                self.out = Dense(3, activation="softmax")
+
+            def call(self, inputs, training=False):
+                return self.out(self.hidden(inputs))
+
+    Layers created in ``__init__`` and called in ``call`` get their parameters from the model (created on
+    the first call, by ``build`` or ``fit``). ``seed`` fixes the initial weights, shuffling and dropout.
+    """
+
+    def __init__(self, name: str | None = None, seed: int = 0):
+        self.name = name or type(self).__name__.lower()
+        if not (isinstance(seed, (int, np.integer)) and seed >= 0):
+            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        self.seed = int(seed)
+        self.params = None
+        self.state = {}
+        self.opt_state = None
+        self.optimizer = None
+        self.loss = None
+        self.metrics = []
+        self.input_shape = None
+        self.stop_training = False
+        self._layers = {}
+        self._fits = 0
+        self._compiled = {}
+
+    # --- the computation -----------------------------------------------------------------------------
+
+    def call(self, inputs, training=False):
+        """The forward computation on a batch; override in subclasses."""
+        raise NotImplementedError(f"{type(self).__name__} must define call(self, inputs, training=False)")
+
+    def _call(self, x, training):
+        if "training" in accepted_kwargs(self.call, ("training",)):
+            return self.call(x, training=training)
+        return self.call(x)
+
+    def forward(self, params, state, x, key=None, training=False):
+        """Pure forward pass: (params, state, x [batch, *input_shape]) -> (y, new state)."""
+        with LayerContext(dict(params), dict(state), key=key, training=training) as ctx:
+            y = self._call(x, training)
+        return y, ctx.state
+
+    def apply(self, params, x, key=None, training=False):
+        """Pure forward pass without layer state: y = f(x; params). Use it inside jit/grad (physics losses)."""
+        return self.forward(params, self.state, x, key=key, training=training)[0]
+
+    def __call__(self, x, training=False):
+        if isinstance(x, SymbolicTensor):
+            raise ValueError(f"model '{self.name}' cannot be called on an Input; use its layers")
+        if _stack():  # nested inside another model's call: share its parameter context
+            return self._call(x, training)
+        x = self._as_input(x)
+        self._ensure_built(x)
+        return self.forward(self.params, self.state, x, key=None, training=training)[0]
+
+    # --- building ------------------------------------------------------------------------------------
+
+    def build(self, input_shape):
+        """Create the parameters for per-sample ``input_shape`` (without the batch axis; a list of shapes
+        for a model with several inputs)."""
+        multi = getattr(self, "_multi_input", False)
+        input_shape = [as_shape(s) for s in input_shape] if multi else as_shape(input_shape)
+        traced = {}
+
+        def initialise(key):
+            # Traced once and compiled as one program: far faster than running each initialiser eagerly.
+            x = [jnp.zeros((1, *s)) for s in input_shape] if multi else jnp.zeros((1, *input_shape))
+            params = {}
+            with LayerContext(params, {}, key=key, init=True) as ctx:
+                y = self._call(x, False)
+            traced.update(layers=ctx.layers, output_shape=tuple(y.shape[1:]))
+            return params
+
+        self.params = jax.jit(initialise)(jax.random.PRNGKey(self.seed))
+        self.input_shape = input_shape
+        self.state = {}
+        self._layers = traced["layers"]
+        self.output_shape = traced["output_shape"]
+        self._compiled = {}
+        return self
+
+    @property
+    def built(self) -> bool:
+        return self.params is not None
+
+    def _ensure_built(self, x):
+        shape = [tuple(a.shape[1:]) for a in x] if isinstance(x, list) else tuple(x.shape[1:])
+        if not self.built:
+            self.build(shape)
+        elif shape != self.input_shape:
+            received = [tuple(a.shape) for a in x] if isinstance(x, list) else tuple(x.shape)
+            raise ValueError(f"model '{self.name}' expects inputs of shape (batch, *{self.input_shape}) "
+                             f"per batch, got {received}")
+
+    @property
+    def layers(self) -> list[Layer]:
+        """The layers in call order (known once the model is built)."""
+        return [layer for layer, _ in self._layers.values()]
+
+    def regularization(self, params):
+        """sum over layers of the kernel_regularizer penalties."""
+        return sum(layer.regularization(params[name]) for name, (layer, _) in self._layers.items())
+
+    def count_params(self) -> int:
+        if not self.built:
+            raise ValueError(f"model '{self.name}' is not built yet: call build(input_shape), fit or predict")
+        return int(sum(np.prod(p.shape) for p in jax.tree_util.tree_leaves(self.params)))
+
+    def summary(self, print_fn=print) -> str:
+        """Print (and return) a table of layers, output shapes and parameter counts, as Keras does."""
+        if not self.built:
+            raise ValueError(f"model '{self.name}' is not built yet: give an Input/input_shape, or call "
+                             "build(input_shape)")
+        rows = [("Layer (type)", "Output Shape", "Param #")]
+        for name, (layer, shape) in self._layers.items():
+            count = sum(int(np.prod(p.shape)) for p in jax.tree_util.tree_leaves(self.params.get(name, {})))
+            rows.append((f"{name} ({type(layer).__name__})", str((None, *shape)), f"{count:,}"))
+        widths = [max(len(r[i]) for r in rows) + 2 for i in range(3)]
+        line = "-" * sum(widths)
+        text = [f'Model: "{self.name}"', line]
+        for i, row in enumerate(rows):
+            text.append("".join(cell.ljust(w) for cell, w in zip(row, widths)))
+            text.append("=" * sum(widths) if i == 0 else "")
+        text = [t for t in text if t]
+        total = self.count_params()
+        text += [line, f"Total params: {total:,}", f"Trainable params: {total:,}", "Non-trainable params: 0"]
+        out = "\n".join(text)
+        if print_fn:
+            print_fn(out)
+        return out
+
+    # --- compile / fit / evaluate / predict ----------------------------------------------------------
+
+    def compile(self, optimizer="adam", loss="mse", metrics=None):
+        """Choose the optimiser (name, course Scheduler or functional Optimizer), the loss (name, course cost
+        or callable loss(y_true, y_pred[, x=, params=])) and metrics (names or callables)."""
+        self.optimizer = get_optimizer(optimizer)
+        self._optimizer_fn = as_functional(self.optimizer)
+        self.loss = loss
+        self._loss_fn = as_loss(loss)
+        self._loss_extra = accepted_kwargs(self._loss_fn, ("x", "params"))
+        self.metrics = [get_metric(m) for m in (metrics or [])]
+        self.opt_state = None
+        self._compiled = {}
+        return self
+
+    def _require_compiled(self, what):
+        if self.loss is None:
+            raise ValueError(f"call compile(optimizer, loss, metrics) before {what}")
+
+    def _objective(self, params, state, xb, yb, key, training):
+        y_pred, state = self.forward(params, state, xb, key=key, training=training)
+        data_loss = call_loss(self._loss_fn, yb, y_pred, xb, params, self._loss_extra)
+        metrics = {name: fn(yb, y_pred) for name, fn in self.metrics}
+        return data_loss + self.regularization(params), (state, metrics)
+
+    def _evaluate_fn(self):
+        if "evaluate" not in self._compiled:
+            def evaluate(params, state, x, y):
+                loss, (_, metrics) = self._objective(params, state, x, y, None, False)
+                return {"loss": loss, **metrics}
+            self._compiled["evaluate"] = jax.jit(evaluate)
+        return self._compiled["evaluate"]
+
+    def _epoch_fn(self, n, layout, shuffle, has_val):
+        signature = ("epoch", n, layout, shuffle, has_val)
+        if signature not in self._compiled:
+            epoch = make_epoch(lambda p, s, x, y, k: self._objective(p, s, x, y, k, True),
+                               self._optimizer_fn, n, layout, shuffle)
+            evaluate = self._evaluate_fn()
+
+            def run(carry, x, y, x_val, y_val, key, epoch_index):
+                carry, logs = epoch(carry, x, y, jax.random.fold_in(key, epoch_index))
+                if has_val:
+                    logs.update({f"val_{k}": v for k, v in evaluate(carry.params, carry.state,
+                                                                    x_val, y_val).items()})
+                return carry, logs
+
+            self._compiled[signature] = jax.jit(run)
+        return self._compiled[signature]
+
+    def fit(self, x, y, epochs=1, batch_size=32, validation_split=0.0, validation_data=None, shuffle=True,
+            callbacks=None, verbose=1, seed=None, initial_epoch=0) -> History:
+        """Train for ``epochs`` passes over (x, y) in minibatches of ``batch_size`` (the last one ragged).
+
+        ``validation_split`` holds out the last fraction of the samples (before shuffling, as Keras);
+        ``validation_data=(x_val, y_val)`` gives them explicitly. ``seed`` (default: the model's) fixes the
+        shuffling and dropout, so the same seed gives the same History. Returns the ``History``.
+        Raises ``TrainingDivergedError`` naming the epoch when the loss becomes NaN or infinite.
+        """
+        self._require_compiled("fit")
+        x, y = self._as_input(x), self._as_target(y, "y")
+        if not (isinstance(epochs, (int, np.integer)) and epochs >= 1):
+            raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
+        self._check_pair(x, y, "x", "y")
+        if not 0.0 <= validation_split < 1.0:
+            raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
+        x_val = y_val = None
+        if validation_data is not None:
+            if len(validation_data) != 2:
+                raise ValueError("validation_data must be a pair (x_val, y_val)")
+            x_val, y_val = self._as_input(validation_data[0]), self._as_target(validation_data[1], "y_val")
+            self._check_pair(x_val, y_val, "x_val", "y_val")
+        elif validation_split > 0:
+            n_val = int(round(_n_samples(x) * validation_split))
+            if n_val < 1 or n_val >= _n_samples(x):
+                raise ValueError(f"validation_split={validation_split} leaves no samples for training or "
+                                 f"validation out of {_n_samples(x)}")
+            split = _n_samples(x) - n_val
+            x, x_val = _take(x, slice(0, split)), _take(x, slice(split, None))
+            y, y_val = _take(y, slice(0, split)), _take(y, slice(split, None))
+        self._ensure_built(x)
+        n = _n_samples(x)
+        layout = keras_layout(n, batch_size)
+        if self._has_stateful_layers():
+            if layout.tail:
+                raise ValueError(f"a stateful model needs batch_size to divide the number of samples; "
+                                 f"got {n} samples and batch_size={batch_size}")
+            self.reset_states(layout.batch_size)
+        if self.opt_state is None:
+            self.opt_state = self._optimizer_fn.init(self.params)
+        run = self._epoch_fn(n, layout, shuffle, x_val is not None)
+
+        history = History()
+        callbacks = [history, *(callbacks or [])]
+        if verbose:
+            callbacks.append(ProgressBar(epochs, self.name))
+        for callback in callbacks:
+            callback.set_model(self)
+        # An explicit seed fixes this fit's shuffling and dropout; otherwise each fit draws the next stream.
+        key = jax.random.PRNGKey(self.seed + 1_000_003 * self._fits if seed is None else seed)
+        self._fits += 1
+        self.stop_training = False
+        run_callbacks(callbacks, "on_train_begin", {})
+        try:
+            for epoch in range(initial_epoch, epochs):
+                carry = TrainState(self.params, self.opt_state, self.state)
+                carry, logs = run(carry, x, y, x_val, y_val, key, epoch)
+                self.params, self.opt_state, self.state = carry
+                logs = {k: float(v) for k, v in jax.device_get(logs).items()}
+                check_finite(logs, epoch + 1, hint=self._lr_hint())
+                run_callbacks(callbacks, "on_epoch_end", epoch, logs)
+                if self.stop_training:
+                    break
+        finally:
+            run_callbacks(callbacks, "on_train_end", {})
+        self.history = history
+        return history
+
+    def evaluate(self, x, y, batch_size=None, verbose=0):
+        """The loss (and metrics) on (x, y): a float, or [loss, metric...] when metrics were compiled."""
+        self._require_compiled("evaluate")
+        x, y = self._as_input(x), self._as_target(y, "y")
+        self._check_pair(x, y, "x", "y")
+        self._ensure_built(x)
+        logs = self._evaluate_fn()(self.params, self._fresh_state(x), x, y)
+        values = [float(logs["loss"])] + [float(logs[name]) for name, _ in self.metrics]
+        return values[0] if len(values) == 1 else values
+
+    def predict(self, x, batch_size=None, verbose=0) -> np.ndarray:
+        """The model's output for inputs x [n, *input_shape], as a NumPy array (dropout off)."""
+        x = self._as_input(x)
+        self._ensure_built(x)
+        if "predict" not in self._compiled:
+            self._compiled["predict"] = jax.jit(
+                lambda params, state, x: self.forward(params, state, x, None, False)[0])
+        if batch_size is None:
+            return np.asarray(self._compiled["predict"](self.params, self._fresh_state(x), x))
+        parts = [self._compiled["predict"](self.params, self._fresh_state(_take(x, slice(i, i + batch_size))),
+                                           _take(x, slice(i, i + batch_size)))
+                 for i in range(0, _n_samples(x), batch_size)]
+        return np.concatenate([np.asarray(p) for p in parts])
+
+    # --- state of stateful layers --------------------------------------------------------------------
+
+    def _has_stateful_layers(self) -> bool:
+        return any(layer.stateful for layer in self.layers)
+
+    def _fresh_state(self, x):
+        """Zero state for a batch like x (stateful layers), {} otherwise."""
+        if not self._has_stateful_layers():
+            return {}
+        return {name: layer.init_state(_n_samples(x), self._layer_input_shape(name))
+                for name, (layer, _) in self._layers.items() if layer.stateful}
+
+    def _layer_input_shape(self, name):
+        names = list(self._layers)
+        index = names.index(name)
+        return self.input_shape if index == 0 else self._layers[names[index - 1]][1]
+
+    def reset_states(self, batch_size: int = 1):
+        """Zero the carried state of every stateful layer (Keras's ``reset_states``)."""
+        if not self.built:
+            return
+        dummy = jnp.zeros((batch_size, *self.input_shape), jnp.float32)
+        self.state = self._fresh_state(dummy)
+        if self._has_stateful_layers():
+            # the first layer's input shape may not be the recorded one for nested models: trace to be sure
+            state = {}
+            with LayerContext(dict(self.params), state, training=False):
+                self._call(dummy, False)
+            self.state = state
+
+    # --- input conversion ----------------------------------------------------------------------------
+
+    def _as_input(self, x):
+        if getattr(self, "_multi_input", False):
+            if not isinstance(x, (list, tuple)) or len(x) != len(self._inputs):
+                raise ValueError(f"model '{self.name}' takes a list of {len(self._inputs)} input arrays")
+            return [self._as_input_array(a, f"x[{i}]") for i, a in enumerate(x)]
+        return self._as_input_array(x, "x")
+
+    @staticmethod
+    def _as_input_array(x, name):
+        x = prepare_array(x, name)
+        if x.ndim == 0:
+            raise ValueError(f"{name} must have a batch axis, got a scalar")
+        return jnp.asarray(x if x.dtype.kind in "iu" else x.astype(np.float32))
+
+    def _as_target(self, y, name):
+        y = prepare_array(y, name)
+        sparse = isinstance(self.loss, str) and self.loss.startswith("sparse")
+        return jnp.asarray(y.astype(np.int32) if sparse else y.astype(np.float32))
+
+    def _check_pair(self, x, y, x_name, y_name):
+        if _n_samples(x) != y.shape[0]:
+            raise ValueError(f"{x_name} and {y_name} must have the same number of samples, got "
+                             f"{_n_samples(x)} and {y.shape[0]}")
+
+    def _lr_hint(self):
+        eta = getattr(self.optimizer, "eta", None)
+        return f" (eta={eta})" if isinstance(eta, (int, float)) else ""
+
+    # --- saving --------------------------------------------------------------------------------------
+
+    def save(self, path):
+        """Write architecture, weights, layer state, optimiser and its state to ``path`` (.npz)."""
+        from physnn.saving import save_model
+
+        save_model(self, path)
+
+    def get_config(self) -> dict:
+        """Constructor arguments of a subclassed model (override when ``__init__`` takes arguments)."""
+        return {}
+
+    def get_weights(self) -> list[np.ndarray]:
+        return [np.asarray(p) for p in jax.tree_util.tree_leaves(self.params)]
+
+    def set_weights(self, weights):
+        leaves, treedef = jax.tree_util.tree_flatten(self.params)
+        if len(weights) != len(leaves) or any(np.shape(w) != l.shape for w, l in zip(weights, leaves)):
+            raise ValueError("set_weights: the arrays do not match the model's parameter shapes "
+                             f"{[l.shape for l in leaves]}")
+        self.params = jax.tree_util.tree_unflatten(treedef, [jnp.asarray(w) for w in weights])
+
+    def __repr__(self):
+        return f"<{type(self).__name__} '{self.name}' built={self.built}>"
+
+
+def _n_samples(x) -> int:
+    return (x[0] if isinstance(x, list) else x).shape[0]
+
+
+def _take(x, index):
+    return [a[index] for a in x] if isinstance(x, list) else x[index]
+
+
+class Sequential(Module):
+    """A stack of layers, each feeding the next: ``Sequential([Input((4,)), Dense(8, "relu"), Dense(3)])``.
+
+    The input shape comes from an ``Input`` first element, a first layer's ``input_shape=``, ``build`` or
+    the first data seen; with it known, shapes are checked as layers are added, naming the layer that
+    does not fit.
+    """
+
+    def __init__(self, layers=None, name: str | None = None, seed: int = 0):
+        super().__init__(name=name or "sequential", seed=seed)
+        self._stack: list[Layer] = []
+        self._declared_shape = None
+        for layer in layers or []:
+            self.add(layer)
+
+    def add(self, layer):
+        """Append a layer (or an ``Input`` giving the input shape); checks its shape when known."""
+        if isinstance(layer, SymbolicTensor):
+            if self._stack:
+                raise ValueError("Input(...) must come first in a Sequential model")
+            self._declared_shape = layer.sample_shape
+            return
+        if not isinstance(layer, (Layer, Module)):
+            raise ValueError(f"Sequential takes layers, got {layer!r}")
+        if not self._stack and getattr(layer, "input_shape_hint", None) is not None:
+            self._declared_shape = layer.input_shape_hint
+        self._stack.append(layer)
+        self.params = None
+        if self._declared_shape is not None:
+            shape = self._declared_shape
+            for item in self._stack:
+                if isinstance(item, Layer):
+                    shape = item.output_shape(shape)
+            self.build(self._declared_shape)
+
+    def call(self, inputs, training=False):
+        x = inputs
+        for layer in self._stack:
+            x = layer(x)
+        return x
+
+    def pop(self):
+        layer = self._stack.pop()
+        self.params = None
+        if self._declared_shape is not None and self._stack:
+            self.build(self._declared_shape)
+        return layer
+
+
+class Model(Module):
+    """The functional style, ``Model(inputs, outputs)``, built from ``Input`` and layer calls::
+
+        x = Input((4,)); h = Dense(8, activation="relu")(x); y = Dense(3, activation="softmax")(h)
+        model = Model(x, y)
+
+    Subclassing ``Model`` (without inputs/outputs) works as subclassing ``Module``. Several inputs or
+    outputs are given as lists.
+    """
+
+    def __init__(self, inputs=None, outputs=None, name: str | None = None, seed: int = 0):
+        super().__init__(name=name, seed=seed)
+        if inputs is None and outputs is None:
+            return
+        if inputs is None or outputs is None:
+            raise ValueError("a functional Model needs both inputs and outputs")
+        self._inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        self._outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+        self._multi_input = isinstance(inputs, (list, tuple))
+        self._multi_output = isinstance(outputs, (list, tuple))
+        self._nodes = self._topological_order()
+        self.build([t.sample_shape for t in self._inputs] if self._multi_input else self._inputs[0].sample_shape)
+
+    def _topological_order(self):
+        order, seen = [], set()
+        input_ids = {id(t) for t in self._inputs}
+
+        def visit(tensor):
+            if id(tensor) in seen or id(tensor) in input_ids:
+                return
+            if tensor.layer is None:
+                raise ValueError(f"output depends on {tensor}, which is not among the model's inputs")
+            for parent in tensor.inputs:
+                visit(parent)
+            seen.add(id(tensor))
+            order.append(tensor)
+
+        for output in self._outputs:
+            visit(output)
+        return order
+
+    def call(self, inputs, training=False):
+        if not hasattr(self, "_nodes"):
+            return super().call(inputs, training)
+        inputs = inputs if self._multi_input else [inputs]
+        values = {id(t): v for t, v in zip(self._inputs, inputs)}
+        for node in self._nodes:
+            args = [values[id(t)] for t in node.inputs]
+            values[id(node)] = node.layer(args if len(args) > 1 else args[0])
+        outputs = [values[id(t)] for t in self._outputs]
+        return outputs if self._multi_output else outputs[0]
+
