@@ -271,11 +271,10 @@ class Module:
             x_val, y_val = self._as_input(validation_data[0]), self._as_target(validation_data[1], "y_val")
             self._check_pair(x_val, y_val, "x_val", "y_val")
         elif validation_split > 0:
-            n_val = int(round(_n_samples(x) * validation_split))
-            if n_val < 1 or n_val >= _n_samples(x):
+            split = int(_n_samples(x) * (1.0 - validation_split))  # Keras's rule: the last n - split samples
+            if split < 1 or split >= _n_samples(x):
                 raise ValueError(f"validation_split={validation_split} leaves no samples for training or "
                                  f"validation out of {_n_samples(x)}")
-            split = _n_samples(x) - n_val
             x, x_val = _take(x, slice(0, split)), _take(x, slice(split, None))
             y, y_val = _take(y, slice(0, split)), _take(y, slice(split, None))
         self._ensure_built(x)

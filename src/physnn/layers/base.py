@@ -68,7 +68,7 @@ class Layer:
         def __init__(self, *args, **kw):
             # Keras's habit of giving the model's input shape to the first layer: Dense(8, input_shape=(4,))
             input_shape = kw.pop("input_shape", None)
-            if "input_dim" in kw:
+            if "input_dim" in kw and "input_dim" not in signature.parameters:  # Embedding has its own
                 input_shape = (kw.pop("input_dim"),)
             if input_shape is not None:
                 self.input_shape_hint = as_shape(input_shape)

@@ -1,0 +1,103 @@
+"""Convolution layers (channels-last, as Keras), through ``jax.lax.conv_general_dilated``."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from physnn.activations import get_activation
+from physnn.layers._utils import normalize_padding, normalize_tuple, window_output_length
+from physnn.layers.base import Layer
+from physnn.layers.dense import check_positive_int
+
+
+class _Conv(Layer):
+    """N-dimensional convolution y = f(x * K + b) (cross-correlation, as Keras and PyTorch).
+
+    For each output position p and filter o (``rank`` spatial axes):
+
+        y[p, o] = f( sum_{d, c} x[s p + d, c] K[d, c, o] + b[o] ),
+
+    d running over the kernel window, s the strides. 'valid' uses only full windows,
+    out = floor((n - k) / s) + 1; 'same' pads with zeros to out = ceil(n / s), the total padding
+    max((out - 1) s + k - n, 0) split with the extra element at the end (TensorFlow's rule).
+    """
+
+    rank = 0
+    _dims = ()
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", activation=None, use_bias=True,
+                 name=None):
+        super().__init__(name)
+        cls = type(self).__name__
+        self.filters = check_positive_int(filters, "filters", cls)
+        self.kernel_size = normalize_tuple(kernel_size, self.rank, "kernel_size", cls)
+        self.strides = normalize_tuple(strides, self.rank, "strides", cls)
+        self.padding = normalize_padding(padding, cls)
+        self.activation = get_activation(activation)
+        self.use_bias = bool(use_bias)
+
+    def _expected(self):
+        return "(" + ", ".join(["length"] if self.rank == 1 else ["height", "width"]) + ", channels)"
+
+    def output_shape(self, input_shape):
+        input_shape = tuple(input_shape)
+        self.expect_ndim(input_shape, self.rank + 1, self._expected())
+        if input_shape[-1] is None:
+            raise self.shape_error(self._expected() + " with a known number of channels", input_shape)
+        spatial = [window_output_length(n, k, s, self.padding)
+                   for n, k, s in zip(input_shape[:-1], self.kernel_size, self.strides, strict=True)]
+        if any(n == 0 for n in spatial):
+            raise self.shape_error(f"{self._expected()} with spatial sizes >= kernel_size {self.kernel_size} "
+                                   "for padding='valid'", input_shape)
+        return (*spatial, self.filters)
+
+    def init(self, key, input_shape):
+        self.output_shape(input_shape)
+        shape = (*self.kernel_size, input_shape[-1], self.filters)
+        # Glorot uniform with fan_in = prod(kernel_size) * channels_in, fan_out = prod(kernel_size) * filters.
+        params = {"kernel": jax.nn.initializers.glorot_uniform()(key, shape)}
+        if self.use_bias:
+            params["bias"] = jnp.zeros((self.filters,), params["kernel"].dtype)
+        return params
+
+    def apply(self, params, x, *, key=None, training=False):
+        """x [batch, *spatial, channels] -> y [batch, *spatial_out, filters]."""
+        z = jax.lax.conv_general_dilated(
+            x, params["kernel"], window_strides=self.strides, padding=self.padding.upper(),
+            dimension_numbers=self._dims)
+        if self.use_bias:
+            z = z + params["bias"]
+        return self.activation(z)
+
+
+class Conv1D(_Conv):
+    """1-D convolution over [batch, length, channels] (see ``_Conv`` for the equation).
+
+    Arguments:
+        filters: number of output channels.
+        kernel_size: window length k (int or 1-tuple).
+        strides: step s (int or 1-tuple).
+        padding: "valid" or "same".
+        activation: name, callable or None.
+        use_bias: add a bias per filter.
+
+    Parameters ``kernel`` [k, channels, filters] (Glorot uniform) and ``bias`` [filters] (zeros);
+    count k * channels * filters + filters.
+    """
+
+    rank = 1
+    _dims = ("NWC", "WIO", "NWC")
+
+
+class Conv2D(_Conv):
+    """2-D convolution over [batch, height, width, channels] (see ``_Conv`` for the equation).
+
+    Arguments as ``Conv1D``, with ``kernel_size`` and ``strides`` ints or (height, width) tuples.
+    Parameters ``kernel`` [kh, kw, channels, filters] (Glorot uniform) and ``bias`` [filters];
+    count kh * kw * channels * filters + filters.
+    """
+
+    rank = 2
+    _dims = ("NHWC", "HWIO", "NHWC")
+

@@ -1,0 +1,68 @@
+"""The fully connected layer, y = f(x W + b), on the last axis of any-rank input (as Keras)."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from physnn.activations import get_activation
+from physnn.costs import get_regularizer
+from physnn.layers.base import Layer
+
+
+def check_positive_int(value, arg: str, layer: str) -> int:
+    """``value`` as a positive int; ValueError naming the argument otherwise."""
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"{layer}: {arg} must be a positive int, got {value!r}")
+    return int(value)
+
+
+class Dense(Layer):
+    """Fully connected layer: y = f(x W + b).
+
+    Arguments:
+        units: n, the number of output features.
+        activation: f, a name known to ``physnn.activations.get_activation``, a callable, or None (identity).
+        use_bias: add the bias b (zeros at init).
+        kernel_regularizer: None, "l1"/"l2", ``L1(lam)``/``L2(lam)`` or a callable W -> scalar;
+            its value is returned by ``regularization(params)`` and added to the loss by the model.
+        name: layer name (default dense, dense_1, ...).
+
+    Shapes: x [batch, ..., m] -> y [batch, ..., n]; parameters ``kernel`` W [m, n] (Glorot uniform,
+    limit sqrt(6 / (m + n))) and ``bias`` b [n]. Parameter count m n + n.
+    """
+
+    def __init__(self, units, activation=None, use_bias=True, kernel_regularizer=None, name=None):
+        super().__init__(name)
+        self.units = check_positive_int(units, "units", "Dense")
+        self.activation = get_activation(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_regularizer = get_regularizer(kernel_regularizer)
+
+    def output_shape(self, input_shape):
+        input_shape = tuple(input_shape)
+        if len(input_shape) < 1 or input_shape[-1] is None:
+            raise self.shape_error("(..., features) with a known number of features", input_shape)
+        return (*input_shape[:-1], self.units)
+
+    def init(self, key, input_shape):
+        self.output_shape(input_shape)
+        m = input_shape[-1]
+        params = {"kernel": jax.nn.initializers.glorot_uniform()(key, (m, self.units))}
+        if self.use_bias:
+            params["bias"] = jnp.zeros((self.units,), params["kernel"].dtype)
+        return params
+
+    def apply(self, params, x, *, key=None, training=False):
+        """y = f(x W + b) for x [batch, ..., m]; returns [batch, ..., n]."""
+        z = jnp.matmul(x, params["kernel"])
+        if self.use_bias:
+            z = z + params["bias"]
+        return self.activation(z)
+
+    def regularization(self, params):
+        """R(W) of the kernel regulariser (0.0 without one); the bias is not penalised (as Keras)."""
+        if self.kernel_regularizer is None:
+            return 0.0
+        return self.kernel_regularizer(params["kernel"])

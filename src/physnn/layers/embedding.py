@@ -1,0 +1,38 @@
+"""Embedding: integer indices -> rows of a trainable table."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from physnn.layers.base import Layer
+from physnn.layers.dense import check_positive_int
+
+
+class Embedding(Layer):
+    """y[..., :] = E[x[...], :], a lookup of row x (an integer in [0, input_dim)) of the table E.
+
+    Arguments:
+        input_dim: vocabulary size V.
+        output_dim: embedding size d.
+
+    Shapes: integer x [batch, *s] -> y [batch, *s, d]; parameter ``embeddings`` E [V, d],
+    initialised uniform(-0.05, 0.05) as Keras; count V d. Indices outside [0, V) give NaN rows
+    (``jnp.take`` fill mode) rather than silently reading a wrong row.
+    """
+
+    def __init__(self, input_dim, output_dim, name=None):
+        super().__init__(name)
+        self.input_dim = check_positive_int(input_dim, "input_dim", "Embedding")
+        self.output_dim = check_positive_int(output_dim, "output_dim", "Embedding")
+
+    def output_shape(self, input_shape):
+        return (*tuple(input_shape), self.output_dim)
+
+    def init(self, key, input_shape):
+        table = jax.random.uniform(key, (self.input_dim, self.output_dim), minval=-0.05, maxval=0.05)
+        return {"embeddings": table}
+
+    def apply(self, params, x, *, key=None, training=False):
+        x = jnp.asarray(x)
+        return jnp.take(params["embeddings"], x.astype(jnp.int32), axis=0, mode="fill")

@@ -1,0 +1,325 @@
+"""Recurrent layers (SimpleRNN, LSTM, GRU) and the Bidirectional wrapper, scanned over time with lax.scan.
+
+Inputs are [batch, time, features]. The input projection x_t W + b of all time steps is one matrix
+product before the scan; the scan carries the state and adds h_{t-1} U each step.
+
+Stateful layers (``stateful=True``) carry their last state from one batch to the next: ``init_state``
+gives zeros and ``forward(params, state, x)`` returns (y, last state). Resetting the state
+(Keras's ``reset_states``) is re-initialising it with ``init_state``, which the model does on request.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from physnn.activations import get_activation
+from physnn.layers.base import Layer
+from physnn.layers.dense import check_positive_int
+
+
+class _Recurrent(Layer):
+    """Shared machinery: argument checks, shapes, the scan, state handling.
+
+    Subclasses set ``gates`` (blocks of ``units`` columns in the kernels), ``state_names`` and implement
+    ``_step(params, state, xw_t) -> state`` with ``state["h"]`` the output h_t.
+    """
+
+    gates = 1
+    state_names = ("h",)
+
+    def _setup(self, units, activation, use_bias, return_sequences, stateful, go_backwards):
+        self.units = check_positive_int(units, "units", type(self).__name__)
+        self.activation = get_activation(activation)
+        self.use_bias = bool(use_bias)
+        self.return_sequences = bool(return_sequences)
+        self.go_backwards = bool(go_backwards)
+        if stateful:
+            self.stateful = True
+
+    # --- shapes and parameters ------------------------------------------------------------------------
+
+    def output_shape(self, input_shape):
+        input_shape = tuple(input_shape)
+        self.expect_ndim(input_shape, 2, "(time, features)")
+        if input_shape[1] is None:
+            raise self.shape_error("(time, features) with a known number of features", input_shape)
+        return (input_shape[0], self.units) if self.return_sequences else (self.units,)
+
+    def _bias(self, dtype):
+        return jnp.zeros((self.gates * self.units,), dtype)
+
+    def init(self, key, input_shape):
+        self.output_shape(input_shape)
+        k1, k2 = jax.random.split(key)
+        n = self.units
+        params = {
+            "kernel": jax.nn.initializers.glorot_uniform()(k1, (input_shape[1], self.gates * n)),
+            "recurrent_kernel": jax.nn.initializers.orthogonal()(k2, (n, self.gates * n)),
+        }
+        if self.use_bias:
+            params["bias"] = self._bias(params["kernel"].dtype)
+        return params
+
+    def init_state(self, batch_size, input_shape):
+        """Zeros for each state vector (h, and c for LSTM), each [batch_size, units]."""
+        return {name: jnp.zeros((batch_size, self.units)) for name in self.state_names}
+
+    # --- the forward map ------------------------------------------------------------------------------
+
+    def _input_projection(self, params, x):
+        """x_t W (+ b) for every step at once: [batch, time, gates * units]."""
+        xw = jnp.matmul(x, params["kernel"])
+        if self.use_bias:
+            xw = xw + params["bias"]
+        return xw
+
+    def _run(self, params, state, x):
+        x = jnp.asarray(x)
+        if self.go_backwards:
+            x = x[:, ::-1]
+        xw = self._input_projection(params, x)
+        batch = x.shape[0]
+        for name in self.state_names:
+            if state[name].shape != (batch, self.units):
+                raise ValueError(f"Layer '{self.name}' ({type(self).__name__}): state '{name}' has shape "
+                                 f"{tuple(state[name].shape)}, expected {(batch, self.units)} for a batch "
+                                 f"of {batch}; re-initialise it with init_state({batch}, ...)")
+        state = {name: jnp.asarray(state[name], xw.dtype) for name in self.state_names}
+
+        def step(carry, xw_t):
+            carry = self._step(params, carry, xw_t)
+            return carry, (carry["h"] if self.return_sequences else None)
+
+        state, hs = jax.lax.scan(step, state, jnp.swapaxes(xw, 0, 1))
+        y = jnp.swapaxes(hs, 0, 1) if self.return_sequences else state["h"]
+        return y, state
+
+    def apply(self, params, x, *, key=None, training=False):
+        """x [batch, time, features] -> h_T [batch, units], or all h_t [batch, time, units] with
+        ``return_sequences`` (in processing order, i.e. reversed time when ``go_backwards``), from a zero
+        initial state."""
+        y, _ = self._run(params, self.init_state(jnp.shape(x)[0], ()), x)
+        return y
+
+    def forward(self, params, state, x, *, key=None, training=False):
+        """Stateful layers start from ``state`` and return (y, last state); others ignore the state."""
+        if not self.stateful:
+            return self.apply(params, x, key=key, training=training), state
+        return self._run(params, state, x)
+
+
+class SimpleRNN(_Recurrent):
+    """Elman recurrent layer: h_t = f(x_t W + h_{t-1} U + b), h_0 = 0.
+
+    Arguments:
+        units: n, the size of h.
+        activation: f (default tanh).
+        return_sequences: return every h_t [batch, time, n] instead of the last h_T [batch, n].
+        stateful: carry the last h to the next batch (see the module docstring).
+        use_bias: add b.
+        go_backwards: process the sequence from the last step to the first.
+
+    Parameters ``kernel`` W [m, n] (Glorot uniform), ``recurrent_kernel`` U [n, n] (orthogonal),
+    ``bias`` b [n] (zeros); count m n + n^2 + n.
+    """
+
+    def __init__(self, units, activation="tanh", return_sequences=False, stateful=False, use_bias=True,
+                 go_backwards=False, name=None):
+        super().__init__(name)
+        self._setup(units, activation, use_bias, return_sequences, stateful, go_backwards)
+
+    def _step(self, params, state, xw_t):
+        return {"h": self.activation(xw_t + state["h"] @ params["recurrent_kernel"])}
+
+
+class LSTM(_Recurrent):
+    """Long short-term memory (Hochreiter & Schmidhuber 1997), Keras's form:
+
+        i_t = σ(x_t W_i + h_{t-1} U_i + b_i)        input gate
+        f_t = σ(x_t W_f + h_{t-1} U_f + b_f)        forget gate
+        c̃_t = g(x_t W_c + h_{t-1} U_c + b_c)        candidate
+        o_t = σ(x_t W_o + h_{t-1} U_o + b_o)        output gate
+        c_t = f_t ⊙ c_{t-1} + i_t ⊙ c̃_t
+        h_t = o_t ⊙ g(c_t),                         h_0 = c_0 = 0
+
+    σ is ``recurrent_activation`` (sigmoid), g is ``activation`` (tanh).
+
+    Arguments: as ``SimpleRNN`` plus ``recurrent_activation``.
+
+    Parameters ``kernel`` [m, 4n], ``recurrent_kernel`` [n, 4n], ``bias`` [4n], the column blocks in
+    gate order (i, f, c, o) — PyTorch's order (i, f, g, o) too. The forget-gate bias starts at 1, the
+    others at 0 (Keras's ``unit_forget_bias=True``). Count 4 (m n + n^2 + n). State {"h", "c"}.
+    """
+
+    gates = 4
+    state_names = ("h", "c")
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", return_sequences=False,
+                 stateful=False, use_bias=True, go_backwards=False, name=None):
+        super().__init__(name)
+        self._setup(units, activation, use_bias, return_sequences, stateful, go_backwards)
+        self.recurrent_activation = get_activation(recurrent_activation)
+
+    def _bias(self, dtype):
+        n = self.units
+        return jnp.zeros((4 * n,), dtype).at[n:2 * n].set(1.0)
+
+    def _step(self, params, state, xw_t):
+        z = xw_t + state["h"] @ params["recurrent_kernel"]
+        zi, zf, zc, zo = jnp.split(z, 4, axis=-1)
+        sig = self.recurrent_activation
+        c = sig(zf) * state["c"] + sig(zi) * self.activation(zc)
+        h = sig(zo) * self.activation(c)
+        return {"h": h, "c": c}
+
+
+class GRU(_Recurrent):
+    """Gated recurrent unit (Cho et al. 2014), Keras 3's default ``reset_after=True`` form:
+
+        z_t = σ(x_t W_z + b_z + h_{t-1} U_z + b'_z)                update gate
+        r_t = σ(x_t W_r + b_r + h_{t-1} U_r + b'_r)                reset gate
+        ĥ_t = g(x_t W_h + b_h + r_t ⊙ (h_{t-1} U_h + b'_h))         candidate
+        h_t = z_t ⊙ h_{t-1} + (1 - z_t) ⊙ ĥ_t,                     h_0 = 0
+
+    The reset gate acts after the recurrent product, so there are two biases (input b and recurrent
+    b') — the same equations as PyTorch's ``nn.GRU``. With ``reset_after=False`` (Keras 2's original
+    form) ĥ_t = g(x_t W_h + b_h + (r_t ⊙ h_{t-1}) U_h) and there is one bias.
+
+    Arguments: as ``LSTM`` plus ``reset_after``.
+
+    Parameters ``kernel`` [m, 3n], ``recurrent_kernel`` [n, 3n] with column blocks (z, r, h), and
+    ``bias`` [2, 3n] (row 0 input, row 1 recurrent; [3n] without reset_after), zeros.
+    Count 3 (m n + n^2 + 2 n) with reset_after, 3 (m n + n^2 + n) without.
+    """
+
+    gates = 3
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", return_sequences=False,
+                 stateful=False, use_bias=True, go_backwards=False, reset_after=True, name=None):
+        super().__init__(name)
+        self._setup(units, activation, use_bias, return_sequences, stateful, go_backwards)
+        self.recurrent_activation = get_activation(recurrent_activation)
+        self.reset_after = bool(reset_after)
+
+    def _bias(self, dtype):
+        shape = (2, 3 * self.units) if self.reset_after else (3 * self.units,)
+        return jnp.zeros(shape, dtype)
+
+    def _input_projection(self, params, x):
+        xw = jnp.matmul(x, params["kernel"])
+        if self.use_bias:
+            xw = xw + (params["bias"][0] if self.reset_after else params["bias"])
+        return xw
+
+    def _step(self, params, state, xw_t):
+        h = state["h"]
+        n = self.units
+        u = params["recurrent_kernel"]
+        sig = self.recurrent_activation
+        x_z, x_r, x_h = jnp.split(xw_t, 3, axis=-1)
+        if self.reset_after:
+            hu = h @ u
+            if self.use_bias:
+                hu = hu + params["bias"][1]
+            h_z, h_r, h_h = jnp.split(hu, 3, axis=-1)
+            z, r = sig(x_z + h_z), sig(x_r + h_r)
+            candidate = self.activation(x_h + r * h_h)
+        else:
+            h_zr = h @ u[:, :2 * n]
+            z, r = sig(x_z + h_zr[:, :n]), sig(x_r + h_zr[:, n:])
+            candidate = self.activation(x_h + (r * h) @ u[:, 2 * n:])
+        return {"h": z * h + (1 - z) * candidate}
+
+
+_MERGE_MODES = ("concat", "sum", "mul", "ave")
+
+
+class Bidirectional(Layer):
+    """Run a recurrent layer forwards and a copy of it backwards, and merge the two outputs:
+
+        y = merge(RNN_fwd(x_1 .. x_T), RNN_bwd(x_T .. x_1))
+
+    With ``return_sequences`` the backward outputs are reversed back into time order before merging,
+    so y_t sees x_1..x_t through the forward copy and x_t..x_T through the backward one (as Keras).
+
+    Arguments:
+        layer: a SimpleRNN, LSTM or GRU instance (its hyperparameters are copied; the backward copy has
+            ``go_backwards`` flipped).
+        merge_mode: "concat" (output size 2n), "sum", "mul" or "ave" (size n).
+
+    Parameters {"forward": ..., "backward": ...}, each those of the wrapped layer (count twice its count).
+    A stateful wrapped layer makes the wrapper stateful, with state {"forward": ..., "backward": ...}.
+    """
+
+    def __init__(self, layer, merge_mode="concat", name=None):
+        if not isinstance(layer, _Recurrent):
+            raise ValueError(f"Bidirectional: layer must be a SimpleRNN, LSTM or GRU instance, got {layer!r}")
+        if merge_mode not in _MERGE_MODES:
+            raise ValueError(f"Bidirectional: merge_mode must be one of {_MERGE_MODES}, got {merge_mode!r}")
+        super().__init__(name)
+        self.layer = layer
+        self.merge_mode = merge_mode
+        config = dict(layer._config)
+        self.forward_layer = type(layer)(**{**config, "name": f"forward_{layer.name}"})
+        self.backward_layer = type(layer)(**{**config, "name": f"backward_{layer.name}",
+                                             "go_backwards": not layer.go_backwards})
+        self.stateful = layer.stateful
+        self.return_sequences = layer.return_sequences
+
+    def output_shape(self, input_shape):
+        try:
+            shape = self.layer.output_shape(input_shape)
+        except ValueError:
+            raise self.shape_error("(time, features) with a known number of features", input_shape) from None
+        if self.merge_mode == "concat":
+            return (*shape[:-1], 2 * shape[-1])
+        return shape
+
+    def init(self, key, input_shape):
+        kf, kb = jax.random.split(key)
+        return {"forward": self.forward_layer.init(kf, input_shape),
+                "backward": self.backward_layer.init(kb, input_shape)}
+
+    def init_state(self, batch_size, input_shape):
+        return {"forward": self.forward_layer.init_state(batch_size, input_shape),
+                "backward": self.backward_layer.init_state(batch_size, input_shape)}
+
+    def _merge(self, yf, yb):
+        if self.return_sequences:
+            yb = yb[:, ::-1]
+        if self.merge_mode == "concat":
+            return jnp.concatenate([yf, yb], axis=-1)
+        if self.merge_mode == "sum":
+            return yf + yb
+        if self.merge_mode == "mul":
+            return yf * yb
+        return (yf + yb) / 2
+
+    def apply(self, params, x, *, key=None, training=False):
+        """x [batch, time, features] -> merged outputs (see the class docstring)."""
+        yf = self.forward_layer.apply(params["forward"], x)
+        yb = self.backward_layer.apply(params["backward"], x)
+        return self._merge(yf, yb)
+
+    def forward(self, params, state, x, *, key=None, training=False):
+        if not self.stateful:
+            return self.apply(params, x, key=key, training=training), state
+        yf, sf = self.forward_layer.forward(params["forward"], state["forward"], x)
+        yb, sb = self.backward_layer.forward(params["backward"], state["backward"], x)
+        return self._merge(yf, yb), {"forward": sf, "backward": sb}
+
+    def get_config(self):
+        """{"layer": {"class_name", "config"} of the wrapped layer, "merge_mode", "name"}."""
+        from physnn.layers.serialize import serialize
+
+        return {"layer": serialize(self.layer), "merge_mode": self.merge_mode, "name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        from physnn.layers.serialize import deserialize
+
+        config = dict(config)
+        if isinstance(config["layer"], dict):
+            config["layer"] = deserialize(config["layer"])
+        return cls(**config)
