@@ -46,20 +46,22 @@ PHYSNN = "physnn"
 
 
 class EpochClock:
-    """Wall time of each epoch: ``start()`` before the fit, ``tick()`` after every epoch."""
+    """Wall time (and process CPU time) of each epoch: ``start()`` before the fit, ``tick()`` after each epoch."""
 
     def __init__(self):
         self.times: list[float] = []
-        self._last = None
+        self.cpu_times: list[float] = []
+        self._last = self._last_cpu = None
 
     def start(self):
-        self.times = []
-        self._last = time.perf_counter()
+        self.times, self.cpu_times = [], []
+        self._last, self._last_cpu = time.perf_counter(), time.process_time()
 
     def tick(self):
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), time.process_time()
         self.times.append(now - self._last)
-        self._last = now
+        self.cpu_times.append(cpu - self._last_cpu)
+        self._last, self._last_cpu = now, cpu
 
     def median(self, skip: int = 1) -> float:
         """Median epoch time, skipping the first ``skip`` epochs (compilation, tracing, warm-up)."""
@@ -87,7 +89,7 @@ class Framework:
 
 @dataclass
 class Row:
-    """One framework's measurements (seconds)."""
+    """One framework's measurements (seconds); ``cpu`` holds the same four times in process CPU seconds."""
 
     name: str
     metric: float
@@ -98,15 +100,19 @@ class Row:
     import_s: float
     version: str = ""
     notes: dict = field(default_factory=dict)
+    cpu: dict = field(default_factory=dict)
+
+
+TIMES = ("cold", "warm", "refit", "epoch")
 
 
 def median_rows(runs: list[list[Row]]) -> list[Row]:
     """Per framework, the median of each number over repeated runs."""
     out = []
     for rows in zip(*runs, strict=True):
-        med = {k: statistics.median(getattr(r, k) for r in rows)
-               for k in ("metric", "cold", "warm", "refit", "epoch", "import_s")}
-        out.append(Row(rows[0].name, version=rows[0].version, notes=rows[-1].notes, **med))
+        med = {k: statistics.median(getattr(r, k) for r in rows) for k in ("metric", *TIMES, "import_s")}
+        cpu = {k: statistics.median(r.cpu[k] for r in rows) for k in TIMES}
+        out.append(Row(rows[0].name, version=rows[0].version, notes=rows[-1].notes, cpu=cpu, **med))
     return out
 
 
@@ -122,25 +128,35 @@ def run_worker(framework: Framework, load_data: Callable, args, plan: list[str])
     clock = EpochClock()
     fits, model = [], None
     for kind in plan:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         if kind == "new" or model is None:
             model = framework.build(data, args)
         clock.start()
         framework.fit(model, data, args, clock.tick)
-        fit_s = time.perf_counter() - t0
-        fits.append({"kind": kind, "fit_s": fit_s, "epoch_s": clock.times,
-                     "metric": float(framework.score(model, data, args))})
+        fit_s, cpu_s = time.perf_counter() - t0, time.process_time() - c0
+        fits.append({"kind": kind, "fit_s": fit_s, "cpu_s": cpu_s, "epoch_s": clock.times,
+                     "epoch_cpu_s": clock.cpu_times, "metric": float(framework.score(model, data, args))})
     return {"import_s": import_s, "fits": fits, "version": framework.version()}
 
 
-def _spawn(script: Path, name: str, argv: list[str], plan: list[str], env: dict, timeout: float) -> dict:
-    command = [sys.executable, str(script), "--worker", name, "--plan", ",".join(plan), *argv]
+def spawn_json(command: list[str], env: dict, timeout: float = 1800) -> dict:
+    """Run ``command`` (a worker) and return the JSON it printed after ``RESULT_MARK``."""
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
     for line in done.stdout.splitlines():
         if line.startswith(RESULT_MARK):
             return json.loads(line[len(RESULT_MARK):])
-    raise RuntimeError(f"worker {name} failed (exit {done.returncode}):\n{done.stdout[-3000:]}\n"
+    raise RuntimeError(f"worker {command[1:]} failed (exit {done.returncode}):\n{done.stdout[-3000:]}\n"
                        f"{done.stderr[-3000:]}")
+
+
+def print_result(result: dict) -> None:
+    """The worker's side of ``spawn_json``."""
+    print(RESULT_MARK + json.dumps(result), flush=True)
+
+
+def _spawn(script: Path, name: str, argv: list[str], plan: list[str], env: dict, timeout: float) -> dict:
+    command = [sys.executable, str(script), "--worker", name, "--plan", ",".join(plan), *argv]
+    return spawn_json(command, env, timeout)
 
 
 def _count_files(directory: Path) -> int:
@@ -181,11 +197,13 @@ def measure(script: Path, framework: Framework, argv: list[str], timeout: float 
         cold_fit, warm_fit, refit = run["fits"]
         import_s, notes, version = run["import_s"], {}, run["version"]
     epoch = statistics.median(warm_fit["epoch_s"][1:] or warm_fit["epoch_s"])
+    cpu = {"cold": cold_fit["cpu_s"], "warm": warm_fit["cpu_s"], "refit": refit["cpu_s"],
+           "epoch": statistics.median(warm_fit["epoch_cpu_s"][1:] or warm_fit["epoch_cpu_s"])}
     notes["first_epoch_warm_s"] = warm_fit["epoch_s"][0]
     notes["first_epoch_cold_s"] = cold_fit["epoch_s"][0]
     notes["metric_warm"] = warm_fit["metric"]
     return Row(framework.name, cold_fit["metric"], cold_fit["fit_s"], warm_fit["fit_s"], refit["fit_s"],
-               epoch, import_s, version, notes)
+               epoch, import_s, version, notes, cpu)
 
 
 # --- the table -----------------------------------------------------------------------------------------
@@ -197,19 +215,25 @@ def _ratio(value: float, reference: float) -> str:
     return f"{value / reference:.1f}x"
 
 
-def format_table(title: str, rows: list[Row], metric_name: str, markdown: bool = False) -> str:
-    """A table of the rows with the ratio peer / physnn after every time (physnn is the first PHYSNN row)."""
+def format_table(title: str, rows: list[Row], metric_name: str, markdown: bool = False, cpu: bool = False) -> str:
+    """A table of the rows with the ratio peer / physnn after every time; ``cpu``: process CPU times instead."""
     ref = next((r for r in rows if r.name == PHYSNN), rows[0])
-    header = ["framework", metric_name, "cold fit s", "warm fit s", "refit s", "epoch ms", "import s"]
+    kind = "cpu" if cpu else "wall"
+    header = ["framework", metric_name, f"cold fit s ({kind})", f"warm fit s ({kind})", f"refit s ({kind})",
+              f"epoch ms ({kind})", "import s"]
     body = []
-    for r in rows:
-        def cell(value, ref_value, scale=1.0, digits=2):
-            text = f"{value * scale:.{digits}f}"
-            return text if r is ref else f"{text} ({_ratio(value, ref_value)})"
 
-        body.append([r.name + (f" {r.version}" if r.version else ""), f"{r.metric:.4f}",
-                     cell(r.cold, ref.cold), cell(r.warm, ref.warm), cell(r.refit, ref.refit),
-                     cell(r.epoch, ref.epoch, 1000.0, 2), f"{r.import_s:.2f}"])
+    def value(row, column):
+        seconds = row.cpu[column] if cpu else getattr(row, column)
+        return seconds * (1000.0 if column == "epoch" else 1.0)
+
+    for r in rows:
+        cells = []
+        for column in TIMES:
+            text = f"{value(r, column):.2f}"
+            cells.append(text if r is ref else f"{text} ({_ratio(value(r, column), value(ref, column))})")
+        body.append([r.name + (f" {r.version}" if r.version else ""), f"{r.metric:.4f}", *cells,
+                     f"{r.import_s:.2f}"])
     if markdown:
         lines = [f"**{title}**", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         lines += ["| " + " | ".join(row) + " |" for row in body]
@@ -229,15 +253,20 @@ class Target:
     factor: float
     peers: tuple[str, ...] | None = None  # None: every peer
 
-    def check(self, rows: list[Row]) -> tuple[bool, str]:
+    def check(self, rows: list[Row], cpu: bool = False) -> tuple[bool, str]:
+        def value(row):
+            return row.cpu[self.column] if cpu else getattr(row, self.column)
+
         ref = next(r for r in rows if r.name == PHYSNN)
         others = [r for r in rows if r.name != PHYSNN and (self.peers is None or r.name in self.peers)]
-        best = min(others, key=lambda r: getattr(r, self.column))
-        speedup = getattr(best, self.column) / getattr(ref, self.column)
+        if not others:
+            return True, f"skip  {self.column}: no peer ran"
+        best = min(others, key=value)
+        speedup = value(best) / value(ref)
         ok = speedup >= self.factor
         who = "fastest peer" if self.peers is None or len(self.peers) > 1 else self.peers[0]
-        return ok, (f"{'PASS' if ok else 'MISS'}  {self.column:5s} >= {self.factor:g}x faster than {who} "
-                    f"({best.name}): measured {speedup:.2f}x")
+        return ok, (f"{'PASS' if ok else 'MISS'}  {self.column:5s} ({'cpu' if cpu else 'wall'}) >= "
+                    f"{self.factor:g}x faster than {who} ({best.name}): measured {speedup:.2f}x")
 
 
 def machine_info() -> str:
@@ -273,6 +302,8 @@ def main(description: str, benchmarks: dict, load_data: dict, add_arguments: Cal
     parser.add_argument("--bench", default=None, help="comma-separated benchmark titles (default: all)")
     parser.add_argument("--json", default=None, help="write the measurements to this JSON file")
     parser.add_argument("--markdown", action="store_true", help="print markdown tables")
+    parser.add_argument("--torch-threads", type=int, default=1,
+                        help="torch.set_num_threads for PyTorch workers (default 1: its fastest for tiny models)")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--plan", default="new", help=argparse.SUPPRESS)
     if add_arguments:
@@ -283,7 +314,7 @@ def main(description: str, benchmarks: dict, load_data: dict, add_arguments: Cal
         title, name = args.worker.split("::", 1)
         framework = next(f for f in benchmarks[title][1] if f.name == name)
         result = run_worker(framework, load_data[title], args, args.plan.split(","))
-        print(RESULT_MARK + json.dumps(result), flush=True)
+        print_result(result)
         return
 
     script = Path(sys.argv[0]).resolve()
@@ -328,11 +359,13 @@ def main(description: str, benchmarks: dict, load_data: dict, add_arguments: Cal
         label = f"{title} (median of {args.repeats} runs)" if args.repeats > 1 else title
         print()
         print(format_table(label, rows, metric_name, args.markdown))
+        print(format_table(label + ", process CPU time", rows, metric_name, args.markdown, cpu=True))
         print("notes: " + "; ".join(f"{r.name}: " + ", ".join(
             f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in r.notes.items()) for r in rows))
-        if not args.quick and (only is None):
-            for target in targets:
-                print(target.check(rows)[1])
+        if not args.quick:
+            for cpu in (False, True):
+                for target in targets:
+                    print(target.check(rows, cpu)[1])
         print(flush=True)
         report["benchmarks"][title] = {"metric": metric_name,
                                        "runs": [[r.__dict__ for r in rs] for rs in runs],

@@ -152,7 +152,9 @@ def sklearn_version():
 # --- PyTorch eager ----------------------------------------------------------------------------------------
 
 def torch_setup(args):
-    import torch  # noqa: F401
+    import torch
+
+    torch.set_num_threads(args.torch_threads)
 
 
 def torch_build(data, args):
@@ -203,7 +205,7 @@ def torch_score(model, data, args):
 def torch_version():
     import torch
 
-    return torch.__version__
+    return f"{torch.__version__}, {torch.get_num_threads()} thread(s)"
 
 
 # --- plain NumPy ------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The ``physnn`` command: the tour of course experiments, single experiments, and two tools for your own data.
+"""The ``physnn`` command: the tour of the course experiments, single experiments, tools for your own data.
 
     physnn tour [--out DIR] [--quick] [--seed N] [--only NAME,...]   every experiment -> DIR/index.html
     physnn list                                                      the experiments, one line each
@@ -80,7 +80,8 @@ class Table:
 
     def index(self, name: str) -> int:
         if name not in self.header:
-            raise InputError(f"no column {name!r} in {self.path}; available columns: {', '.join(self.header)}")
+            available = ", ".join(self.header)
+            raise InputError(f"no column {name!r} in {self.path}; available columns: {available}")
         return self.header.index(name)
 
     def raw(self, name: str) -> list[str]:
@@ -92,14 +93,15 @@ class Table:
         import numpy as np
 
         values = []
-        for text, line in zip(self.raw(name), self.lines):
+        for text, line in zip(self.raw(name), self.lines, strict=True):
             try:
                 value = float(text)
             except ValueError:
                 shown = repr(text) if text else "an empty value"
-                raise InputError(f"column {name!r} of {self.path}, line {line}: {shown} is not a number") from None
+                raise InputError(f"column {name!r} of {self.path}, line {line}: {shown} is not a number") \
+                    from None
             if not math.isfinite(value):
-                raise InputError(f"column {name!r} of {self.path}, line {line}: {text!r} is not a finite number")
+                raise InputError(f"column {name!r} of {self.path}, line {line}: {text!r} is not finite")
             values.append(value)
         return np.asarray(values, dtype=np.float64)
 
@@ -142,13 +144,14 @@ def read_csv(path) -> Table:
     else:
         header, rows, lines = first, rows[1:], lines[1:]
         if any(not name for name in header):
-            raise InputError(f"{path}: the header row has an empty column name (column {header.index('') + 1})")
+            column = header.index("") + 1
+            raise InputError(f"{path}: the header row has an empty column name (column {column})")
         duplicates = sorted({name for name in header if header.count(name) > 1})
         if duplicates:
             raise InputError(f"{path}: duplicate column name(s) in the header: {', '.join(duplicates)}")
-    for row, line in zip(rows, lines):
+    for row, line in zip(rows, lines, strict=True):
         if len(row) != len(header):
-            raise InputError(f"{path} line {line}: {len(row)} field(s), but the header has {len(header)} columns")
+            raise InputError(f"{path} line {line}: {len(row)} field(s), the header has {len(header)} columns")
     if not rows:
         raise InputError(f"{path} has a header but no data rows")
     return Table(path, header, rows, lines)
@@ -167,12 +170,13 @@ def _parse_hidden(text: str) -> tuple[int, ...]:
     """'64,64' -> (64, 64); '' or '0' -> () (no hidden layer)."""
     if text.strip() in ("", "0", "none"):
         return ()
+    problem = f"--hidden must be comma-separated positive integers such as 64,64, got {text!r}"
     try:
         widths = tuple(int(part) for part in text.split(","))
     except ValueError:
-        raise InputError(f"--hidden must be comma-separated positive integers such as 64,64, got {text!r}") from None
+        raise InputError(problem) from None
     if any(w < 1 for w in widths):
-        raise InputError(f"--hidden must be comma-separated positive integers such as 64,64, got {text!r}")
+        raise InputError(problem)
     return widths
 
 
@@ -223,7 +227,8 @@ def _select(experiments: dict, only: str | None) -> dict:
         return experiments
     unknown = [n for n in names if n not in experiments]
     if unknown:
-        raise InputError(f"no experiment named {', '.join(map(repr, unknown))}; available: {', '.join(experiments)}")
+        raise InputError(f"no experiment named {', '.join(map(repr, unknown))}; "
+                         f"available: {', '.join(experiments)}")
     return {n: experiments[n] for n in names}
 
 
@@ -234,7 +239,15 @@ def run_experiments(experiments: dict, *, seed: int, quick: bool, epochs: int | 
     A live rich progress display (on stderr) names the running experiment; a line per finished one
     follows. ``import_errors`` (module -> exception) are added as failed entries ``import:<module>``.
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.markup import escape
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     from physnn.experiments.registry import Result
     from physnn.report import error_message, format_value, headline_of
@@ -249,7 +262,7 @@ def run_experiments(experiments: dict, *, seed: int, quick: bool, epochs: int | 
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task("starting", total=len(experiments))
         for name, exp in experiments.items():
-            progress.update(task, description=f"[bold]{name}[/] {'(quick) ' if quick else ''}")
+            progress.update(task, description=f"[bold]{escape(name)}[/] {'(quick) ' if quick else ''}")
             start = time.perf_counter()
             try:
                 outcome = exp(seed=seed, quick=quick, epochs=epochs)
@@ -260,18 +273,21 @@ def run_experiments(experiments: dict, *, seed: int, quick: bool, epochs: int | 
             timings[name] = time.perf_counter() - start
             results[name] = outcome
             if isinstance(outcome, BaseException):
-                progress.console.print(f"[red]x[/] {name}  failed after {timings[name]:.1f} s: "
-                                       f"{error_message(outcome)}", markup=True, highlight=False)
+                progress.console.print(f"[red]x[/] {escape(name)}  failed after {timings[name]:.1f} s: "
+                                       f"{escape(error_message(outcome))}", highlight=False)
             else:
                 metric, value = headline_of(outcome)
                 shown = "" if metric is None else f"{metric} = {format_value(value)}"
-                progress.console.print(f"[green]ok[/] {name}  {timings[name]:.1f} s  {shown}", highlight=False)
+                progress.console.print(f"[green]ok[/] {escape(name)}  {timings[name]:.1f} s  {escape(shown)}",
+                                       highlight=False)
             progress.advance(task)
     return results, timings
 
 
-def _summary_table(results: dict, timings: dict, descriptions: dict, title: str):
+def _summary_table(results: dict, timings: dict, title: str):
+    """The tour's console table: experiment, status, headline metric and value (or the error), time."""
     from rich.table import Table as RichTable
+    from rich.text import Text
 
     from physnn.report import error_message, format_value, headline_of
 
@@ -284,24 +300,27 @@ def _summary_table(results: dict, timings: dict, descriptions: dict, title: str)
     for name, outcome in results.items():
         seconds = f"{timings.get(name, 0.0):.1f} s"
         if isinstance(outcome, BaseException):
-            table.add_row(name, "[red]failed[/]", error_message(outcome), "", seconds)
+            table.add_row(Text(name), Text("failed", style="red"), Text(error_message(outcome)), "", seconds)
         else:
             metric, value = headline_of(outcome)
-            table.add_row(name, "[green]ok[/]", metric or "-", format_value(value), seconds)
+            table.add_row(Text(name), Text("ok", style="green"), Text(metric or "-"), format_value(value),
+                          seconds)
     return table
 
 
 def _finish(results, timings, descriptions, out: Path, title: str, subtitle: str) -> int:
     from physnn.report import write_report
 
-    index = write_report(results, out, title=title, descriptions=descriptions, timings=timings, subtitle=subtitle)
+    index = write_report(results, out, title=title, descriptions=descriptions, timings=timings,
+                         subtitle=subtitle)
     console = _stdout_console()
-    console.print(_summary_table(results, timings, descriptions, title))
+    console.print(_summary_table(results, timings, title))
     failed = [name for name, outcome in results.items() if isinstance(outcome, BaseException)]
-    console.print(f"report: {index}   metrics: {index.parent / 'metrics.json'}")
+    console.print(f"report: {index}   metrics: {index.parent / 'metrics.json'}", highlight=False,
+                  markup=False)
     if failed:
-        _stderr_console().print(f"physnn: {len(failed)} of {len(results)} experiment(s) failed: {', '.join(failed)}",
-                                highlight=False, markup=False)
+        message = f"physnn: {len(failed)} of {len(results)} experiment(s) failed: {', '.join(failed)}"
+        _stderr_console().print(message, highlight=False, markup=False)
         return ExitCode.FAILED
     return ExitCode.OK
 
@@ -321,18 +340,18 @@ def list_command():
 
 @app.command("tour")
 def tour_command(
-    out: Path = typer.Option(Path("physnn-report"), "--out", help="Report directory (index.html, metrics.json)."),
+    out: Path = typer.Option(Path("physnn-report"), "--out", help="Report folder (index.html, ...)."),
     quick: bool = typer.Option(False, "--quick", help="Short training (the whole tour in about 2 minutes)."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of every random choice."),
-    only: str | None = typer.Option(None, "--only", help="Run only these experiments (comma-separated names)."),
+    only: str | None = typer.Option(None, "--only", help="Run only these experiments (comma-separated)."),
 ):
     """Run every experiment, print the headline metrics and write an HTML report."""
-    _use_agg()
-    out = _prepare_out(out)
     experiments, errors = discover_experiments()
     experiments = _select(experiments, only)
     if only:
         errors = {}
+    out = _prepare_out(out)
+    _use_agg()
     results, timings = run_experiments(experiments, seed=seed, quick=quick, import_errors=errors)
     descriptions = {name: exp.description for name, exp in experiments.items()}
     subtitle = f"physnn tour{' --quick' if quick else ''} --seed {seed}"
@@ -358,17 +377,9 @@ def run_command(
     results, timings = run_experiments({name: exp}, seed=seed, quick=quick, epochs=epochs)
     outcome = results[name]
     if not isinstance(outcome, BaseException):
-        from rich.table import Table as RichTable
-
-        from physnn.report import format_value, json_scalar
-
-        table = RichTable(title=f"{name}: metrics")
-        table.add_column("metric")
-        table.add_column("value", justify="right")
-        for key, value in outcome.metrics.items():
-            table.add_row(key, format_value(json_scalar(value)))
-        _stdout_console().print(table)
-    subtitle = f"physnn run {name}{' --quick' if quick else ''} --seed {seed}" + (f" --epochs {epochs}" if epochs else "")
+        _print_metrics(f"{name}: metrics", outcome.metrics)
+    subtitle = f"physnn run {name}{' --quick' if quick else ''} --seed {seed}"
+    subtitle += f" --epochs {epochs}" if epochs else ""
     raise typer.Exit(_finish(results, timings, {name: exp.description}, out, f"physnn run {name}", subtitle))
 
 
@@ -389,7 +400,7 @@ class Activation(str, Enum):
 
 
 def _split(n: int, seed: int, labels=None):
-    """Indices of a 60/20/20 train/validation/test split (stratified by ``labels`` when every class allows)."""
+    """Indices of a 60/20/20 train/validation/test split (stratified by ``labels`` when the classes allow)."""
     import numpy as np
     from sklearn.model_selection import train_test_split
 
@@ -410,10 +421,13 @@ def _split(n: int, seed: int, labels=None):
 def fit_command(
     file: Path = typer.Argument(..., metavar="FILE.csv", help="CSV file with a header row."),
     target: str = typer.Option(..., "--target", help="The column to predict."),
-    features: str | None = typer.Option(None, "--features", help="Input columns, comma-separated [default: all others]."),
+    features: str | None = typer.Option(None, "--features",
+                                        help="Input columns, comma-separated [default: all others]."),
     hidden: str = typer.Option("64,64", "--hidden", help="Hidden-layer widths, comma-separated (0: none)."),
-    task: Task = typer.Option(Task.regression, "--task", help="regression (R², MSE) or classification (accuracy)."),
-    activation: Activation = typer.Option(Activation.sigmoid, "--activation", help="Hidden-layer activation."),
+    task: Task = typer.Option(Task.regression, "--task",
+                              help="regression (R², MSE) or classification (accuracy)."),
+    activation: Activation = typer.Option(Activation.sigmoid, "--activation",
+                                          help="Hidden-layer activation."),
     epochs: int = typer.Option(200, "--epochs", min=1, help="Passes over the training data."),
     eta: float = typer.Option(0.01, "--eta", help="Adam's learning rate."),
     batch_size: int = typer.Option(32, "--batch-size", min=1, help="Minibatch size."),
@@ -452,7 +466,8 @@ def fit_command(
             order = np.argsort(classes.astype(float))
             classes, labels = classes[order], np.argsort(order)[labels]
         if len(classes) < 2:
-            raise InputError(f"column {target!r} has a single class ({classes[0]!r}); classification needs two")
+            raise InputError(f"column {target!r} has a single class ({classes[0]!r}); "
+                             "classification needs two or more")
         if len(classes) > len(table) // 2:
             raise InputError(f"column {target!r} has {len(classes)} distinct values in {len(table)} rows: "
                              "that looks like a regression target (use --task regression)")
@@ -481,7 +496,8 @@ def fit_command(
         y_mean, y_std = y[train].mean(), y[train].std() or 1.0
         T = ((y - y_mean) / y_std)[:, None]
         out_dim, output_func, cost = 1, identity, CostOLS
-    hidden_func = {"sigmoid": sigmoid, "tanh": tanh, "relu": RELU, "lrelu": LRELU, "elu": ELU}[activation.value]
+    functions = {"sigmoid": sigmoid, "tanh": tanh, "relu": RELU, "lrelu": LRELU, "elu": ELU}
+    hidden_func = functions[activation.value]
     dims = (X.shape[1], *widths, out_dim)
     model = FFNN(dims, hidden_func=hidden_func, output_func=output_func, cost_func=cost, seed=seed)
     batches = max(1, min(len(train), math.ceil(len(train) / batch_size)))
@@ -530,25 +546,30 @@ def fit_command(
         "activation": activation.value, "epochs": epochs, "eta": eta, "batch_size": batch_size, "lam": lam,
         "seed": seed, "rows": {"train": len(train), "val": len(val), "test": len(test)},
         "metrics": {k: (v if math.isfinite(v) else None) for k, v in metrics.items()},
-        "final_train_error": float(history["train_errors"][-1]), "final_val_error": float(history["val_errors"][-1]),
+        "final_train_error": float(history["train_errors"][-1]),
+        "final_val_error": float(history["val_errors"][-1]),
     }
     (out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     _print_metrics(f"FFNN {dims} on {file.name} -> {target}", metrics)
-    _stdout_console().print(f"wrote {out / 'metrics.json'}, {out / 'loss_curve.png'}, {out / 'predictions.csv'}",
-                            highlight=False, markup=False)
+    written = ", ".join(str(out / name) for name in ("metrics.json", "loss_curve.png", "predictions.csv"))
+    _stdout_console().print(f"wrote {written}", highlight=False, markup=False)
 
 
 def _print_metrics(title: str, metrics: dict):
+    """A title line and a two-column table of the metrics on stdout."""
     from rich.table import Table as RichTable
+    from rich.text import Text
 
-    from physnn.report import format_value
+    from physnn.report import format_value, json_scalar
 
-    table = RichTable(title=title)
+    table = RichTable()
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, value in metrics.items():
-        table.add_row(key, format_value(value))
-    _stdout_console().print(table)
+        table.add_row(Text(str(key)), format_value(json_scalar(value)))
+    console = _stdout_console()
+    console.print(title, highlight=False, markup=False)
+    console.print(table)
 
 
 # --- extrapolate: a recurrent network rolled out past the data ------------------------------------------
@@ -593,7 +614,7 @@ def extrapolate_command(
         raise InputError(f"--train {train} exceeds the {len(series)} values of column {column!r}")
     if train < window + 2:
         raise InputError(f"too few rows for the window: --train {train} with --window {window} gives "
-                         f"{max(train - window, 0)} training window(s); need --train >= window + 2 = {window + 2}")
+                         f"{max(train - window, 0)} training window(s); need --train >= {window + 2}")
     out = _prepare_out(out)
     _use_agg()
 
@@ -609,7 +630,8 @@ def extrapolate_command(
     model = Sequential([layers.Input((window, 1)), cell(units), layers.Dense(1)], seed=seed)
     model.compile(optimizer=Adam(eta), loss="mse")
     history = model.fit(X, y, epochs=epochs, batch_size=32, verbose=int(sys.stderr.isatty()))
-    rollout = np.asarray(sequences.extrapolate(model, scaled[:train], steps), dtype=float).reshape(steps, -1)[:, 0]
+    rollout = np.asarray(sequences.extrapolate(model, scaled[:train], steps), dtype=float)
+    rollout = rollout.reshape(steps, -1)[:, 0]
     predicted = rollout * std + mean
     fitted = np.asarray(model.predict(X)).reshape(len(X), -1)[:, 0] * std + mean
 
@@ -618,13 +640,14 @@ def extrapolate_command(
     metrics = {"train_mse": float(history.history["loss"][-1]) * std**2,
                "fit_rmse": float(np.sqrt(np.mean((fitted - series[window:train]) ** 2)))}
     if known.any():
-        metrics["extrapolation_rmse"] = float(np.sqrt(np.mean((predicted[known] - series[positions[known]]) ** 2)))
+        error = predicted[known] - series[positions[known]]
+        metrics["extrapolation_rmse"] = float(np.sqrt(np.mean(error**2)))
         metrics["compared_steps"] = int(known.sum())
 
     with open(out / "predictions.csv", "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["step", "actual", "predicted"])
-        for i, p in zip(positions, predicted):
+        for i, p in zip(positions, predicted, strict=True):
             writer.writerow([int(i), repr(float(series[i])) if i < len(series) else "", repr(float(p))])
 
     from matplotlib.figure import Figure
@@ -641,12 +664,13 @@ def extrapolate_command(
     ax.legend(fontsize=8)
     save_figure(fig, out / "extrapolation.png")
 
-    summary = {"file": str(file), "column": column, "train": train, "steps": steps, "model": model_kind.value,
-               "window": window, "units": units, "epochs": epochs, "eta": eta, "seed": seed, "metrics": metrics}
+    summary = {"file": str(file), "column": column, "train": train, "steps": steps,
+               "model": model_kind.value, "window": window, "units": units, "epochs": epochs, "eta": eta,
+               "seed": seed, "metrics": metrics}
     (out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     _print_metrics(f"{model_kind.value.upper()} extrapolation of {column}", metrics)
-    _stdout_console().print(f"wrote {out / 'predictions.csv'}, {out / 'extrapolation.png'}, {out / 'metrics.json'}",
-                            highlight=False, markup=False)
+    written = ", ".join(str(out / name) for name in ("predictions.csv", "extrapolation.png", "metrics.json"))
+    _stdout_console().print(f"wrote {written}", highlight=False, markup=False)
 
 
 # --- entry point ---------------------------------------------------------------------------------------

@@ -119,7 +119,8 @@ def _entry(name, outcome, description, seconds) -> dict:
 
 def _metrics_table(metrics: Mapping) -> str:
     rows = "".join(
-        f"<tr><td>{html.escape(str(k))}</td><td class='num'>{html.escape(format_value(json_scalar(v)))}</td></tr>"
+        f"<tr><td>{html.escape(str(k))}</td>"
+        f"<td class='num'>{html.escape(format_value(json_scalar(v)))}</td></tr>"
         for k, v in metrics.items()
     )
     return f"<table><tr><th>metric</th><th>value</th></tr>{rows}</table>" if rows else "<p>No metrics.</p>"
@@ -157,21 +158,24 @@ def write_report(
     used_slugs: set[str] = set()
     for name, outcome in results.items():
         if not isinstance(outcome, (Result, BaseException)):
-            raise ValueError(f"results[{name!r}] must be a Result or an exception, got {type(outcome).__name__}")
+            raise ValueError(f"results[{name!r}] must be a Result or an exception, "
+                             f"got {type(outcome).__name__}")
         folder = slug(name)
         while folder in used_slugs:
             folder += "_"
         used_slugs.add(folder)
         seconds = timings.get(name)
         description = descriptions.get(name, "")
-        entries[name] = _entry(name, outcome, description, None if seconds is None else round(float(seconds), 3))
+        seconds = None if seconds is None else float(seconds)
+        entries[name] = _entry(name, outcome, description, None if seconds is None else round(seconds, 3))
         time_text = "-" if seconds is None else f"{seconds:.1f} s"
         anchor = f"exp-{folder}"
         esc_name = html.escape(str(name))
 
         if isinstance(outcome, Result):
             metric, value = headline_of(outcome)
-            head = "-" if metric is None else f"{html.escape(metric)} = {html.escape(format_value(json_scalar(value)))}"
+            shown = format_value(json_scalar(value))
+            head = "-" if metric is None else f"{html.escape(metric)} = {html.escape(shown)}"
             status = "<span class='ok'>ok</span>"
             body = [_metrics_table(outcome.metrics)]
             figures = []
@@ -216,7 +220,8 @@ def write_report(
     sub = html.escape(subtitle) + " &middot; " if subtitle else ""
     page = (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-        f"<meta name='viewport' content='width=device-width, initial-scale=1'><title>{html.escape(title)}</title>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{html.escape(title)}</title>"
         f"<style>{CSS}</style></head><body>"
         f"<h1>{html.escape(title)}</h1><p class='sub'>{sub}{len(entries)} experiment(s), {n_failed} failed "
         f"&middot; {stamp} &middot; <a href='metrics.json'>metrics.json</a></p>"

@@ -185,7 +185,7 @@ def preset(name: str, length: int, features: int = 1, seed: int = 0, stateful: b
     shuffling), stateful (carry the recurrent state between batches).
     Returns: a compiled Sequential taking windows [batch, length, features].
     """
-    from physnn.layers import GRU, LSTM, Dense, Input, SimpleRNN
+    from physnn.layers import GRU, LSTM, Dense, SimpleRNN
     from physnn.models import Sequential
 
     if name not in PRESETS:
@@ -200,6 +200,9 @@ def preset(name: str, length: int, features: int = 1, seed: int = 0, stateful: b
         "dnn2_gru2": [Dense(125, activation="relu"), Dense(125, activation="relu"),
                       GRU(250, return_sequences=True, stateful=stateful), GRU(250, stateful=stateful)],
     }[name]
-    model = Sequential([Input((int(length), int(features))), *recurrent, Dense(features)], name=name, seed=seed)
+    # Built once at the end: ``Sequential([Input(...), ...])`` would compile the initialiser after every
+    # layer it adds (N times for N layers), which dominated the construction time of the large presets.
+    model = Sequential([*recurrent, Dense(features)], name=name, seed=seed)
+    model.build((int(length), int(features)))
     model.compile(optimizer="adam", loss="mse")
     return model

@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import torch
-from torch_reference import compare_with_torch, random_input
+from torch_reference import compare_with_torch, random_input, random_params
 
 from physnn.layers import GRU, LSTM, Bidirectional, SimpleRNN
 
@@ -38,14 +38,6 @@ TORCH = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}
 LAYER = {"rnn": SimpleRNN, "lstm": LSTM, "gru": GRU}
 
 
-def _random_params(layer, seed=0):
-    """Initialised parameters with a random bias, so the biases' placement is tested too."""
-    params = dict(layer.init(jax.random.PRNGKey(seed), (T, M)))
-    if "bias" in params:
-        params["bias"] = jnp.asarray(random_input(params["bias"].shape, seed + 7))
-    return params
-
-
 def _last_hidden(out):
     _, h = out
     h = h[0] if isinstance(h, tuple) else h  # LSTM returns (h_n, c_n)
@@ -59,10 +51,7 @@ def test_recurrent_matches_torch(kind, return_sequences):
     x = random_input((B, T, M))
     module = TORCH[kind](M, N, batch_first=True)
     output = (lambda out: out[0]) if return_sequences else _last_hidden
-    with jax.enable_x64(True):
-        params = _random_params(layer)
-    y = compare_with_torch(layer, x, module, lambda p: _rnn_to_torch(p, kind), params=params,
-                           torch_output=output)
+    y = compare_with_torch(layer, x, module, lambda p: _rnn_to_torch(p, kind), torch_output=output)
     assert y.shape[1:] == layer.output_shape((T, M))
 
 
@@ -92,10 +81,7 @@ def test_bidirectional_matches_torch(kind, return_sequences):
         h = h[0] if isinstance(h, tuple) else h
         return torch.cat([h[0], h[1]], dim=-1)  # final states of both directions
 
-    with jax.enable_x64(True):
-        params = {"forward": _random_params(layer.forward_layer, 1),
-                  "backward": _random_params(layer.backward_layer, 2)}
-    y = compare_with_torch(layer, x, module, to_torch, params=params, torch_output=output)
+    y = compare_with_torch(layer, x, module, to_torch, torch_output=output)
     assert y.shape[1:] == layer.output_shape((T, M)) == ((T, 2 * N) if return_sequences else (2 * N,))
 
 
@@ -115,8 +101,7 @@ def test_gru_reset_before_matches_a_numpy_loop():
     """reset_after=False: ĥ = tanh(x W_h + b_h + (r ⊙ h) U_h), one bias (no torch twin; written out)."""
     layer = GRU(N, reset_after=False, return_sequences=True)
     with jax.enable_x64(True):
-        params = layer.init(jax.random.PRNGKey(0), (T, M))
-        params["bias"] = jnp.asarray(random_input((3 * N,), 1))
+        params = random_params(layer, (T, M))
         x = random_input((B, T, M), 2)
         y = np.asarray(layer.apply(params, jnp.asarray(x)))
     w, u, b = (np.asarray(params[k]) for k in ("kernel", "recurrent_kernel", "bias"))
@@ -135,13 +120,14 @@ def test_gru_reset_before_matches_a_numpy_loop():
 
 
 def test_lstm_init_forget_bias_one_and_orthogonal_recurrent_kernel():
-    params = LSTM(N).init(jax.random.PRNGKey(0), (T, M))
+    params = jax.jit(LSTM(N).init, static_argnums=1)(jax.random.PRNGKey(0), (T, M))
     bias = np.asarray(params["bias"])
     np.testing.assert_array_equal(bias, np.r_[np.zeros(N), np.ones(N), np.zeros(2 * N)])
     u = np.asarray(params["recurrent_kernel"])  # [n, 4n] with orthonormal rows
     np.testing.assert_allclose(u @ u.T, np.eye(N), atol=1e-5)
-    gru_bias = GRU(N).init(jax.random.PRNGKey(0), (T, M))["bias"]
-    assert gru_bias.shape == (2, 3 * N) and not np.any(np.asarray(gru_bias))
+    gru_bias = jax.eval_shape(GRU(N).init, jax.random.PRNGKey(0), (T, M))["bias"]
+    assert gru_bias.shape == (2, 3 * N)
+    assert not np.any(np.asarray(GRU(N)._bias(jnp.float32)))
 
 
 @pytest.mark.parametrize("return_sequences", [True, False])
@@ -150,15 +136,16 @@ def test_stateful_two_halves_equal_the_whole_sequence(cls, return_sequences):
     layer = cls(N, stateful=True, return_sequences=return_sequences)
     assert layer.stateful is True and cls.stateful is False and cls(N).stateful is False
     with jax.enable_x64(True):
-        params = _random_params(layer)
+        params = random_params(layer, (T, M))
         x = jnp.asarray(random_input((B, T, M), 6))
         state0 = layer.init_state(B, (T, M))
         assert set(state0) == set(layer.state_names)
         assert all(s.shape == (B, N) and not np.any(np.asarray(s)) for s in state0.values())
-        y_whole, s_whole = layer.forward(params, state0, x)
-        y1, s1 = layer.forward(params, state0, x[:, : T // 2])
-        y2, s2 = layer.forward(params, s1, x[:, T // 2:])
-        y_restart = layer.apply(params, x[:, T // 2:])  # from zeros instead of the carried state
+        forward = jax.jit(layer.forward)
+        y_whole, s_whole = forward(params, state0, x)
+        y1, s1 = forward(params, state0, x[:, : T // 2])
+        y2, s2 = forward(params, s1, x[:, T // 2:])
+        y_restart, _ = forward(params, state0, x[:, T // 2:])  # from zeros instead of the carried state
     if return_sequences:
         np.testing.assert_allclose(np.concatenate([y1, y2], axis=1), y_whole, atol=1e-12)
     else:
@@ -170,15 +157,15 @@ def test_stateful_two_halves_equal_the_whole_sequence(cls, return_sequences):
 
 def test_stateful_state_with_wrong_batch_raises():
     layer = LSTM(N, stateful=True, name="stateful_lstm")
-    params = layer.init(jax.random.PRNGKey(0), (T, M))
+    params = random_params(layer, (T, M))
     with pytest.raises(ValueError, match="stateful_lstm.*init_state"):
         layer.forward(params, layer.init_state(3, (T, M)), jnp.zeros((B, T, M)))
 
 
 def test_non_stateful_forward_ignores_and_returns_state():
     layer = GRU(N)
-    params = layer.init(jax.random.PRNGKey(0), (T, M))
-    x = jnp.asarray(random_input((B, T, M)), jnp.float32)
+    params = random_params(layer, (T, M))
+    x = random_input((B, T, M))
     y, state = layer.forward(params, {}, x)
     assert state == {}
     np.testing.assert_allclose(y, layer.apply(params, x), atol=1e-6)
@@ -189,7 +176,7 @@ def test_bidirectional_stateful_carries_both_directions():
     assert layer.stateful
     state = layer.init_state(B, (T, M))
     assert set(state) == {"forward", "backward"}
-    params = layer.init(jax.random.PRNGKey(0), (T, M))
+    params = random_params(layer, (T, M))
     y, new_state = layer.forward(params, state, jnp.ones((B, T, M)))
     assert y.shape == (B, 2 * N) and new_state["forward"]["h"].shape == (B, N)
 

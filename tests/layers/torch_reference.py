@@ -26,7 +26,7 @@ def compare_with_torch(layer, x, module, to_torch, *, torch_input=None, torch_ou
         module: a torch.nn.Module (its parameters are overwritten) or a plain function of the input.
         to_torch: params -> {torch parameter name: numpy array}; torch parameters not named are zeroed.
         torch_input / torch_output: layout changes around the torch call (e.g. NHWC <-> NCHW).
-        params: physnn parameters to use (default ``layer.init(PRNGKey(key), x.shape[1:])``).
+        params: physnn parameters to use (default ``random_params(layer, x.shape[1:], key)``).
         input_grad: also compare dL/dx (off for integer inputs).
     """
     torch_input = torch_input or (lambda t: t)
@@ -34,18 +34,19 @@ def compare_with_torch(layer, x, module, to_torch, *, torch_input=None, torch_ou
     with jax.enable_x64(True):
         x64 = jnp.asarray(x)
         if params is None:
-            params = layer.init(jax.random.PRNGKey(key), tuple(x.shape[1:]))
+            params = random_params(layer, tuple(x.shape[1:]), key)
         params = jax.tree_util.tree_map(lambda p: jnp.asarray(p, jnp.float64), params)
-        y = layer.apply(params, x64)
-        r = np.random.default_rng(123).normal(size=y.shape)
+        y_shape = jax.eval_shape(layer.apply, params, x64).shape
+        r = np.random.default_rng(123).normal(size=y_shape)
 
         def loss(p, xx):
-            return jnp.sum(layer.apply(p, xx) * r)
+            y = layer.apply(p, xx)
+            return jnp.sum(y * r), y
 
-        if input_grad:
-            grads, grad_x = jax.grad(loss, argnums=(0, 1))(params, x64)
-        else:
-            grads, grad_x = jax.grad(loss)(params, x64), None
+        # one compiled program for y and the gradients (op-by-op dispatch would compile every primitive)
+        argnums = (0, 1) if input_grad else 0
+        (_, y), grads = jax.jit(jax.value_and_grad(loss, argnums=argnums, has_aux=True))(params, x64)
+        grads, grad_x = grads if input_grad else (grads, None)
         weights = {k: np.array(v) for k, v in to_torch(params).items()}
         jax_grads = {k: np.asarray(v) for k, v in to_torch(grads).items()}
 
@@ -70,6 +71,17 @@ def compare_with_torch(layer, x, module, to_torch, *, torch_input=None, torch_ou
         np.testing.assert_allclose(np.asarray(grad_x), xt.grad.numpy(), atol=atol, rtol=0,
                                    err_msg="input gradient")
     return np.asarray(y)
+
+
+def random_params(layer, input_shape, seed=0, scale=0.5):
+    """Parameters of ``layer``'s shapes drawn from N(0, scale^2) with numpy (float64).
+
+    Random biases (not the zeros of ``init``) test where every parameter goes; numpy instead of
+    ``layer.init`` keeps the tests free of compiling the PRNG for every shape.
+    """
+    shapes = jax.eval_shape(lambda k: layer.init(k, tuple(input_shape)), jax.random.PRNGKey(0))
+    rng = np.random.default_rng(seed)
+    return jax.tree_util.tree_map(lambda s: scale * rng.normal(size=s.shape), shapes)
 
 
 def tf_same_padding(length: int, window: int, stride: int) -> tuple[int, int]:

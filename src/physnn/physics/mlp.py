@@ -78,13 +78,14 @@ def minimize(loss_fn: Callable, params, *, adam_steps: int, eta=1e-2, lbfgs_step
 
     Everything runs in one ``lax.scan`` with a single gradient evaluation per step (Adam or L-BFGS chosen
     by ``lax.cond``), so the program compiles the gradient once. Traceable: call it inside ``jax.jit``.
+    ``params`` may be any pytree; the optimisation runs on its flattened vector (``ravel_pytree``).
 
     Adam: ``physnn.schedulers.adam(eta)``, params <- params - change.
     L-BFGS (Nocedal & Wright, Alg. 7.4): p = -H g from the two-loop recursion over the last ``memory``
-    pairs s = x_{k+1} - x_k, y = g_{k+1} - g_k, with H_0 = (s.y / y.y) I; pairs with s.y <= 1e-10 |y|^2
-    are skipped so H stays positive definite. The step length backtracks from 1 by halving until the
-    Armijo condition f(x + a p) <= f(x) + 1e-4 a g.p holds (loss values only; at most 30 halvings);
-    if none does, no step is taken and the memory is cleared (the next direction is -g).
+    pairs s = x_{k+1} - x_k, y = g_{k+1} - g_k (the last Adam steps included), with H_0 = (s.y / y.y) I;
+    pairs with s.y <= 1e-10 |y|^2 are skipped so H stays positive definite. The step length backtracks
+    from 1 by halving until the Armijo condition f(x + a p) <= f(x) + 1e-4 a g.p holds (loss values
+    only; at most 30 halvings); if none does, no step is taken and the memory is cleared (next: -g).
 
     Arguments:
         loss_fn: params -> scalar, or params -> (scalar, aux scalar) with ``has_aux=True``.
@@ -151,14 +152,20 @@ def minimize(loss_fn: Callable, params, *, adam_steps: int, eta=1e-2, lbfgs_step
     def step(carry, k):
         x, opt_state, mem, x_prev, g_prev = carry
         (fx, aux), g = value_and_grad(x)
-        mem = jax.lax.cond(k > adam_steps, lambda m: remember(m, x - x_prev, g - g_prev), lambda m: m, mem)
-        x_new, opt_state, mem = jax.lax.cond(k < adam_steps, adam_update, lbfgs_update,
-                                             (x, fx, g, opt_state, mem))
+        if lbfgs_steps:  # the pairs of the last Adam steps also serve L-BFGS
+            mem = remember(mem, x - x_prev, g - g_prev)
+        args = (x, fx, g, opt_state, mem)
+        if lbfgs_steps == 0:  # the method is chosen statically when only one runs
+            x_new, opt_state, mem = adam_update(args)
+        elif adam_steps == 0:
+            x_new, opt_state, mem = lbfgs_update(args)
+        else:
+            x_new, opt_state, mem = jax.lax.cond(k < adam_steps, adam_update, lbfgs_update, args)
         x_new = jnp.where(k < total, x_new, x)
         return (x_new, opt_state, mem, x, g), (fx, aux)
 
-    zeros = jnp.zeros((memory, n), dtype)
-    mem = (zeros, zeros, jnp.zeros(memory, dtype), jnp.zeros((), jnp.int32))
+    zeros = jnp.zeros((memory if lbfgs_steps else 0, n), dtype)
+    mem = (zeros, zeros, jnp.zeros(zeros.shape[0], dtype), jnp.zeros((), jnp.int32))
     carry = (flat0, opt.init(flat0), mem, flat0, jnp.zeros_like(flat0))
     carry, (losses, aux) = jax.lax.scan(step, carry, jnp.arange(total + 1))
     return unravel(carry[0]), losses, aux

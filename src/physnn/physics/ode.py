@@ -195,8 +195,8 @@ def _solver(rhs, order, m, scalar, hidden, activation, n_points, steps, eta, n_p
 
 def solve_ode(rhs: Callable, u0, domain: Sequence[float], *, order: int | None = None,
               hidden: Sequence[int] = (32,), activation: str | Callable = "tanh", n_points: int = 100,
-              steps: int = 1000, eta=1e-2, seed: int = 0, polish: bool = True, polish_steps: int = 1000,
-              derivative: str = "autodiff", h: float = 1e-4, tol: float = 1e-4) -> ODESolution:
+              steps: int = 1000, eta=1e-2, seed: int = 0, polish: bool = True, polish_steps: int = 2000,
+              derivative: str = "autodiff", h: float = 1e-4, tol: float = 1e-3) -> ODESolution:
     """Solve an initial-value problem with a trial-solution network (eq. 2.13).
 
     Arguments:

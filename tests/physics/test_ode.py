@@ -1,0 +1,88 @@
+"""Trial-solution ODE solver: the lecture problems, a damped oscillator, a system, a large domain, bad input."""
+
+import warnings
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from physnn.physics.ode import ODESolution, solve_ode
+
+X = np.linspace(0.0, 2.0, 2001)
+
+
+@pytest.mark.parametrize("rhs, exact", [
+    (lambda x, u: 2 * x, lambda x: 1 + x**2),
+    (lambda x, u: x**2, lambda x: 1 + x**3 / 3),
+    (lambda x, u: x**2 - 2 * x, lambda x: 1 + x**3 / 3 - x**2),
+], ids=["2x", "x^2", "x^2-2x"])
+def test_lecture_problems_on_0_2(rhs, exact):
+    sol = solve_ode(rhs, 1.0, (0.0, 2.0))
+    assert isinstance(sol, ODESolution) and sol.converged
+    assert np.max(np.abs(sol(X) - exact(X))) <= 1e-3
+    assert sol(0.0) == pytest.approx(1.0, abs=1e-12)  # the trial solution satisfies u(0) = 1 exactly
+    np.testing.assert_allclose(sol.derivative(X), rhs(X, None), atol=5e-3)
+    assert sol.residual_history.shape == (sol.adam_steps + sol.polish_steps,)
+    assert sol.residual_history[-1] < 1e-2 * sol.residual_history[0]
+
+
+def test_damped_oscillator_matches_the_analytic_solution():
+    eta, T = 0.2, 10.0
+    sol = solve_ode(lambda t, x, v: -eta * v - x, (1.0, 0.0), (0.0, T))
+    assert sol.order == 2 and sol.converged
+    t = np.linspace(0, T, 1001)
+    w = np.sqrt(1 - eta**2 / 4)
+    exact = np.exp(-eta * t / 2) * (np.cos(w * t) + eta / (2 * w) * np.sin(w * t))
+    assert np.max(np.abs(sol(t) - exact)) < 2e-3
+    assert abs(sol.derivative(0.0)) < 1e-12  # u'(0) = 0 exactly
+
+
+def test_system_of_two_first_order_equations():
+    sol = solve_ode(lambda x, u: jnp.stack([u[1], -u[0]]), [0.0, 1.0], (0.0, 2 * np.pi))
+    x = np.linspace(0, 2 * np.pi, 501)
+    assert sol(x).shape == (501, 2)
+    assert np.max(np.abs(sol(x) - np.stack([np.sin(x), np.cos(x)], -1))) < 5e-3
+
+
+def test_large_domain_trains_thanks_to_rescaling():
+    sol = solve_ode(lambda x, u: -u / 10, 1.0, (0.0, 50.0))
+    x = np.linspace(0, 50, 1001)
+    assert np.max(np.abs(sol(x) - np.exp(-x / 10))) < 1e-3
+
+
+def test_finite_difference_derivatives_agree_with_autodiff():
+    sol = solve_ode(lambda x, u: 2 * x, 1.0, (0.0, 2.0), derivative="finite_difference", h=1e-4)
+    assert np.max(np.abs(sol(X) - (1 + X**2))) <= 1e-3
+
+
+def test_not_converged_warns_with_the_final_residual():
+    with pytest.warns(RuntimeWarning, match=r"did not converge: final RMS residual \d\.\d+e[+-]\d+"):
+        sol = solve_ode(lambda x, u: jnp.cos(3 * x), 0.0, (0.0, 2.0), steps=3, polish=False)
+    assert not sol.converged and sol.final_residual >= sol.tol
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(rhs=lambda x, u: 2 * x, u0=1.0, domain=(2.0, 0.0)), "x1 > x0"),
+    (dict(rhs=lambda x, u: 2 * x, u0=1.0, domain=(0.0, 0.0)), "x1 > x0"),
+    (dict(rhs=lambda x, u: 2 * x, u0=1.0, domain=(0.0,)), "pair"),
+    (dict(rhs=lambda x, u: jnp.array([1.0, 2.0]), u0=1.0, domain=(0, 1)), r"u's shape \(\)"),
+    (dict(rhs=lambda x, u: u[0], u0=[1.0, 2.0], domain=(0, 1)), r"u's shape \(2,\)"),
+    (dict(rhs=lambda x, u: u[3], u0=[1.0, 2.0], domain=(0, 1)), "rhs.*failed"),
+    (dict(rhs=lambda x, u, du: -u, u0=1.0, domain=(0, 1)), "pair"),
+    (dict(rhs=lambda x, u, du: -u, u0=(1.0, [0.0, 1.0]), domain=(0, 1)), "same shape"),
+    (dict(rhs=lambda x, u: u, u0=np.nan, domain=(0, 1)), "finite"),
+    (dict(rhs=lambda x, u: u, u0=1.0, domain=(0, 1), derivative="spectral"), "derivative"),
+    (dict(rhs=lambda x, u: u, u0=1.0, domain=(0, 1), order=3), "order"),
+    (dict(rhs=lambda x, u: u, u0=1.0, domain=(0, 1), n_points=1), "n_points"),
+    (dict(rhs=lambda x, u: u, u0=1.0, domain=(0, 1), hidden=(0,)), "hidden"),
+    (dict(rhs=lambda x, u: u, u0=1.0, domain=(0, 1), eta=-1.0), "eta"),
+])
+def test_bad_input_raises_value_error_naming_the_problem(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        solve_ode(kwargs.pop("rhs"), kwargs.pop("u0"), kwargs.pop("domain"), **kwargs)
+
+
+def test_non_finite_residual_raises():
+    with warnings.catch_warnings(), pytest.raises(ValueError, match="not finite"):
+        warnings.simplefilter("ignore")
+        solve_ode(lambda x, u: jnp.log(x - 1.0), 0.0, (0.0, 2.0), steps=2, polish=False)
