@@ -114,7 +114,8 @@ def test_logistic_regression_learns_and_or(logistic, gate):
 
 
 def test_one_hidden_layer_learns_xor():
-    model = FFNN((2, 4, 1), hidden_func=sigmoid, output_func=sigmoid, cost_func=CostLogReg, seed=0)
+    # 8 sigmoid units learn XOR in 300 epochs for each of the seeds 0..9 (4 units get stuck for 2 of them)
+    model = FFNN((2, 8, 1), hidden_func=sigmoid, output_func=sigmoid, cost_func=CostLogReg, seed=0)
     assert _gate_accuracy(model, "XOR") == 1.0
 
 

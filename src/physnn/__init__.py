@@ -1,8 +1,23 @@
 """physnn: neural networks for the physical sciences, on a JAX engine."""
 
-from physnn import _cache  # noqa: F401  (turns on the persistent compilation cache)
+from physnn import (
+    _cache,  # noqa: F401  (turns on the persistent compilation cache)
+    layers,
+)
 from physnn.activations import ELU, LRELU, RELU, derivate, identity, sigmoid, softmax, tanh
+from physnn.callbacks import (
+    Callback,
+    EarlyStopping,
+    History,
+    LambdaCallback,
+    ModelCheckpoint,
+    ReduceLROnPlateau,
+)
 from physnn.costs import L1, L2, CostCrossEntropy, CostLogReg, CostMAE, CostOLS, CostRMSE
+from physnn.ffnn import FFNN
+from physnn.layers import Input
+from physnn.models import Model, Module, Sequential
+from physnn.saving import load_model
 from physnn.schedulers import (
     Adagrad,
     AdagradMomentum,
@@ -15,19 +30,14 @@ from physnn.schedulers import (
     inverse_time_decay,
     step_decay,
 )
+from physnn.training import TrainingDivergedError
 
 __version__ = "0.1.0"
-from physnn.callbacks import (  # noqa: E402
-    Callback,
-    EarlyStopping,
-    History,
-    LambdaCallback,
-    ModelCheckpoint,
-    ReduceLROnPlateau,
-)
-from physnn.ffnn import FFNN  # noqa: E402
-from physnn.training import TrainingDivergedError  # noqa: E402
-from physnn import layers  # noqa: E402
-from physnn.layers import Input  # noqa: E402
-from physnn.models import Model, Module, Sequential  # noqa: E402
-from physnn.saving import load_model  # noqa: E402
+
+__all__ = [
+    "ELU", "FFNN", "L1", "L2", "LRELU", "RELU", "Adagrad", "AdagradMomentum", "Adam", "Callback", "Constant",
+    "CostCrossEntropy", "CostLogReg", "CostMAE", "CostOLS", "CostRMSE", "EarlyStopping", "History", "Input",
+    "LambdaCallback", "Model", "ModelCheckpoint", "Module", "Momentum", "RMS_prop", "ReduceLROnPlateau",
+    "Scheduler", "Sequential", "TrainingDivergedError", "derivate", "exponential_decay", "identity",
+    "inverse_time_decay", "layers", "load_model", "sigmoid", "softmax", "step_decay", "tanh",
+]

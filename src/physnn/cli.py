@@ -200,25 +200,14 @@ def _prepare_out(out: Path) -> Path:
 
 
 def discover_experiments():
-    """Import every experiment module; returns (name -> Experiment, module -> import error).
+    """Every experiment and the import errors of modules that failed: (name -> Experiment, module -> error).
 
-    Like ``registry.all_experiments`` but a module that fails to import does not stop the others: its
-    error is returned, and the tour reports it as a failed entry.
+    A module that fails to import does not stop the others; the tour reports it as a failed entry.
     """
-    import importlib
-
     from physnn.experiments import registry
 
     errors = {}
-    for module in registry.EXPERIMENT_MODULES:
-        try:
-            importlib.import_module(f"physnn.experiments.{module}")
-        except ModuleNotFoundError as err:
-            if err.name != f"physnn.experiments.{module}":
-                errors[module] = err
-        except Exception as err:  # noqa: BLE001 - reported as a failed entry of the tour
-            errors[module] = err
-    return dict(registry._REGISTRY), errors
+    return registry.all_experiments(errors), errors
 
 
 def _select(experiments: dict, only: str | None) -> dict:

@@ -29,9 +29,11 @@ def CostLogReg(target):
     """Binary cross-entropy, C(y) = -(1/n) sum_i [t_i log(y_i) + (1 - t_i) log(1 - y_i)]."""
 
     def func(X):
-        return -(1.0 / target.shape[0]) * jnp.sum(
-            target * jnp.log(X + EPS) + (1 - target) * jnp.log(1 - X + EPS)
-        )
+        # Clip to [eps, 1 - eps] with eps no smaller than the dtype's resolution: in float32, 1 - X + 1e-10
+        # may round to 0 (XLA reassociates it under jit) and give log(0) and a NaN gradient.
+        eps = max(EPS, float(jnp.finfo(jnp.result_type(X, jnp.float32)).eps))
+        p = jnp.clip(X, eps, 1 - eps)
+        return -(1.0 / target.shape[0]) * jnp.sum(target * jnp.log(p) + (1 - target) * jnp.log(1 - p))
 
     return func
 

@@ -28,7 +28,7 @@ from physnn.layers.base import Layer, as_shape
 from physnn.layers.context import LayerContext, _stack
 from physnn.layers.symbolic import SymbolicTensor
 from physnn.metrics import get_metric
-from physnn.schedulers import Scheduler, as_functional, get_optimizer
+from physnn.schedulers import as_functional, get_optimizer
 from physnn.training import (
     TrainState,
     check_finite,

@@ -39,7 +39,7 @@ def test_dense_on_the_last_axis_of_rank3_input():
 
 
 def test_dense_init_is_glorot_uniform_with_zero_bias():
-    params = jax.jit(Dense(200).init, static_argnums=1)(jax.random.PRNGKey(0), (300,))
+    params = jax.jit(lambda k: Dense(200).init(k, (300,)))(jax.random.PRNGKey(0))
     limit = np.sqrt(6 / 500)
     w = np.asarray(params["kernel"])
     assert w.shape == (300, 200) and np.abs(w).max() <= limit

@@ -55,14 +55,25 @@ def experiment(name: str, description: str):
     return register
 
 
-def all_experiments() -> dict[str, Experiment]:
-    """Every registered experiment, in tour order (imports the experiment modules that exist)."""
+def all_experiments(errors: dict[str, Exception] | None = None) -> dict[str, Experiment]:
+    """Every registered experiment, in tour order (imports the experiment modules that exist).
+
+    With ``errors`` (a dict), a module that fails to import is recorded there (module name -> exception)
+    instead of raising, so one broken module does not hide the others.
+    """
     for module in EXPERIMENT_MODULES:
         try:
             importlib.import_module(f"physnn.experiments.{module}")
         except ModuleNotFoundError as err:
-            if err.name != f"physnn.experiments.{module}":
+            if err.name == f"physnn.experiments.{module}":
+                continue
+            if errors is None:
                 raise
+            errors[module] = err
+        except Exception as err:
+            if errors is None:
+                raise
+            errors[module] = err
     return dict(_REGISTRY)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from physnn.layers._utils import normalize_padding, normalize_tuple, window_output_length
 from physnn.layers.base import Layer
@@ -44,7 +45,9 @@ class _Pooling(Layer):
         return (*spatial, input_shape[-1])
 
     def _window(self, x, init, op):
-        return jax.lax.reduce_window(x, jnp.asarray(init, x.dtype), op, (1, *self.pool_size, 1),
+        # a concrete numpy init value (not a traced jnp one) lets JAX pick its differentiable
+        # reduce_window_{sum,max,min} primitives under jit
+        return jax.lax.reduce_window(x, np.array(init, x.dtype), op, (1, *self.pool_size, 1),
                                      (1, *self.strides, 1), self.padding.upper())
 
     def apply(self, params, x, *, key=None, training=False):

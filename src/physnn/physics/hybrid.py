@@ -123,7 +123,7 @@ class HybridModel:
     def network(self, x) -> np.ndarray:
         """G(x; Theta) alone, in the units of y, shape [n, outputs]."""
         if self.params is None:
-            raise ValueError("HybridModel.predict called before fit")
+            raise ValueError("HybridModel.network called before fit")
         x2d = _as_2d("x", x)
         if x2d.shape[1] != self._n_in:
             raise ValueError(f"x must have {self._n_in} features, got {x2d.shape[1]}")
@@ -134,6 +134,8 @@ class HybridModel:
 
     def predict(self, x) -> np.ndarray:
         """F(x) = rho(x) + G(x; Theta), shaped like the training y ([n] if y was 1-D)."""
+        if self.params is None:
+            raise ValueError("HybridModel.predict called before fit")
         x2d = _as_2d("x", x)
         out = self._physics(x2d) + self.network(x2d)
         return out[:, 0] if self._y_was_1d else out

@@ -173,8 +173,8 @@ def _solver(rhs, order, m, scalar, hidden, activation, n_points, steps, eta, n_p
             du = (up - um) / (2 * hs)
             d2u = (up - 2 * u + um) / hs**2
         if order == 1:
-            return du / length - jnp.reshape(rhs(x, unpack(u)), (m,))
-        return d2u / length**2 - jnp.reshape(rhs(x, unpack(u), unpack(du / length)), (m,))
+            return du / length - jnp.reshape(jnp.asarray(rhs(x, unpack(u))), (m,))
+        return d2u / length**2 - jnp.reshape(jnp.asarray(rhs(x, unpack(u), unpack(du / length))), (m,))
 
     s_train = np.linspace(0.0, 1.0, n_points)
     s_all = np.concatenate([s_train, 0.5 * (s_train[1:] + s_train[:-1])])  # + held-out midpoints
@@ -268,7 +268,11 @@ def solve_ode(rhs: Callable, u0, domain: Sequence[float], *, order: int | None =
 
     with _x64():
         _check_rhs(rhs, order, scalar, m)
-        run = _solver(rhs, order, m, scalar, hidden, activation, n_points, steps, eta, n_polish, derivative)
+        config = (rhs, order, m, scalar, hidden, activation, n_points, steps, eta, n_polish, derivative)
+        try:
+            run = _solver(*config)
+        except TypeError:  # an unhashable rhs, activation or schedule: build without the cache
+            run = _solver.__wrapped__(*config)
         key = jax.random.PRNGKey(seed)
         params, costs, checks = run(key, problem, np.float64(h))
         costs, final = np.asarray(costs), float(checks[-1])
