@@ -126,3 +126,19 @@ def test_physics_guided_loss_regularizer_forms_and_errors():
         PhysicsGuidedLoss(physics=[3.0])
     with pytest.raises(ValueError, match="needs params"):
         PhysicsGuidedLoss(lam=0.1, regularizer="l2")(y, pred)
+
+
+def test_as_cost_plugs_into_the_course_ffnn_which_passes_x_and_params():
+    from physnn.activations import tanh
+    from physnn.ffnn import FFNN
+    from physnn.schedulers import Adam
+
+    x = np.linspace(0, 2, 20, dtype=np.float32)[:, None]
+    y = np.sin(np.pi * x)
+    loss = PhysicsGuidedLoss("mse", lam=1e-3, regularizer="l2", lam_phy=0.1,
+                             physics=[lambda y_pred, x: normalization_penalty(y_pred, x)])
+    model = FFNN((1, 8, 1), hidden_func=tanh, cost_func=loss.as_cost(), seed=0)
+    history = model.fit(x, y, Adam(0.01), epochs=20, verbose=False)
+    by_hand = float(loss(y, model.feed_forward(x), x=x, params=model.weights))
+    assert history["train_errors"][-1] == pytest.approx(by_hand, rel=1e-5)
+    assert history["train_errors"][-1] < history["train_errors"][0]

@@ -56,7 +56,9 @@ class LayerContext:
         return None if self.key is None else jax.random.fold_in(self.key, self._calls)
 
     def call(self, layer, x):
-        sample_shape = tuple(x.shape[1:])
+        several = isinstance(x, (list, tuple))  # merge layers take a list of arrays
+        sample_shape = [tuple(t.shape[1:]) for t in x] if several else tuple(x.shape[1:])
+        batch_size = (x[0] if several else x).shape[0]
         layer.output_shape(sample_shape)  # shape check with the layer's own message
         key = self.next_key()
         if layer.name not in self.params:
@@ -66,7 +68,7 @@ class LayerContext:
             init_key = jax.random.PRNGKey(0) if key is None else key
             self.params[layer.name] = layer.init(init_key, sample_shape)
         if layer.stateful and layer.name not in self.state:
-            self.state[layer.name] = layer.init_state(x.shape[0], sample_shape)
+            self.state[layer.name] = layer.init_state(batch_size, sample_shape)
         y, new_state = layer.forward(self.params[layer.name], self.state.get(layer.name, {}), x,
                                      key=key, training=self.training)
         if layer.stateful:

@@ -80,7 +80,7 @@ class ODESolution:
     def __init__(self, params, *, problem, order, activation, scalar, residual_history, final_residual,
                  tol, adam_steps, polish_steps):
         self.params = jax.tree_util.tree_map(lambda p: np.asarray(p, np.float64), params)
-        self._problem = {k: np.asarray(v, np.float64) for k, v in problem.items()}
+        self._problem = {k: np.asarray(v, np.float64) for k, v in problem.items() if k != "args"}
         x0, length = float(self._problem["x0"]), float(self._problem["length"])
         self.domain = (x0, x0 + length)
         self.order = order
@@ -114,13 +114,14 @@ class ODESolution:
                 f"final_residual={self.final_residual:.3e}, converged={self.converged})")
 
 
-def _infer_order(rhs) -> int:
+def _infer_order(rhs, n_args: int) -> int:
+    """2 when rhs takes x, u, du (+ the extra args) as required positional arguments, else 1."""
     try:
         positional = [p for p in inspect.signature(rhs).parameters.values()
                       if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty]
     except (TypeError, ValueError):
         return 1
-    return 2 if len(positional) == 3 else 1
+    return 2 if len(positional) - n_args == 3 else 1
 
 
 def _check_number(name, value, *, positive=True, integer=False):
@@ -133,12 +134,12 @@ def _check_number(name, value, *, positive=True, integer=False):
         raise ValueError(f"{name} must be {kind} {'> 0' if positive else '>= 0'}, got {value!r}")
 
 
-def _check_rhs(rhs, order, scalar, m):
+def _check_rhs(rhs, order, scalar, m, args):
     """Check once, by abstract evaluation, that rhs returns an array of u's shape."""
     u_shape = () if scalar else (m,)
     example = [jax.ShapeDtypeStruct((), jnp.float64)] + [jax.ShapeDtypeStruct(u_shape, jnp.float64)] * order
     try:
-        out = jax.eval_shape(lambda *a: jnp.asarray(rhs(*a)), *example)
+        out = jax.eval_shape(lambda *a: jnp.asarray(rhs(*a)), *example, *args)
     except Exception as err:  # re-raised with the problem named
         raise ValueError(f"rhs(x, u{', du' if order == 2 else ''}) failed for a scalar x and u of shape "
                          f"{u_shape} (order {order}): {type(err).__name__}: {err}") from err
@@ -149,10 +150,10 @@ def _check_rhs(rhs, order, scalar, m):
 
 @functools.lru_cache(maxsize=32)
 def _solver(rhs, order, m, scalar, hidden, activation, n_points, steps, eta, n_polish, derivative):
-    """The compiled solve: run(key, problem, h) -> (params, costs, held-out RMS), see ``minimize``.
+    """The compiled solve: run(params, problem, h) -> (params, costs, held-out RMS), see ``minimize``.
 
     Cached on everything that changes the program, so solving the same equation again (another seed,
-    domain or initial value) does not compile again.
+    domain, initial value or ``args``) does not compile again.
     """
     unpack = (lambda v: v[0]) if scalar else (lambda v: v)
 
@@ -172,9 +173,10 @@ def _solver(rhs, order, m, scalar, hidden, activation, n_points, steps, eta, n_p
             up, u, um = g(s + hs), g(s), g(s - hs)
             du = (up - um) / (2 * hs)
             d2u = (up - 2 * u + um) / hs**2
+        args = problem["args"]
         if order == 1:
-            return du / length - jnp.reshape(jnp.asarray(rhs(x, unpack(u))), (m,))
-        return d2u / length**2 - jnp.reshape(jnp.asarray(rhs(x, unpack(u), unpack(du / length))), (m,))
+            return du / length - jnp.reshape(jnp.asarray(rhs(x, unpack(u), *args)), (m,))
+        return d2u / length**2 - jnp.reshape(jnp.asarray(rhs(x, unpack(u), unpack(du / length), *args)), (m,))
 
     s_train = np.linspace(0.0, 1.0, n_points)
     s_all = np.concatenate([s_train, 0.5 * (s_train[1:] + s_train[:-1])])  # + held-out midpoints
@@ -185,15 +187,14 @@ def _solver(rhs, order, m, scalar, hidden, activation, n_points, steps, eta, n_p
         return jnp.mean(r2[:n_points]), jnp.sqrt(jnp.mean(r2[n_points:]))
 
     @jax.jit
-    def run(key, problem, h):
-        params = mlp_init(key, (1, *hidden, m), jnp.float64)
+    def run(params, problem, h):
         return minimize(lambda p: cost_and_check(p, problem, h), params, adam_steps=steps, eta=eta,
                         lbfgs_steps=n_polish, has_aux=True)
 
     return run
 
 
-def solve_ode(rhs: Callable, u0, domain: Sequence[float], *, order: int | None = None,
+def solve_ode(rhs: Callable, u0, domain: Sequence[float], *, args: Sequence = (), order: int | None = None,
               hidden: Sequence[int] = (32,), activation: str | Callable = "tanh", n_points: int = 100,
               steps: int = 1000, eta=1e-2, seed: int = 0, polish: bool = True, polish_steps: int = 2000,
               derivative: str = "autodiff", h: float = 1e-4, tol: float = 1e-3) -> ODESolution:
@@ -202,10 +203,13 @@ def solve_ode(rhs: Callable, u0, domain: Sequence[float], *, order: int | None =
     Arguments:
         rhs: first order ``rhs(x, u) -> du/dx``; second order ``rhs(x, u, du) -> d2u/dx2``. ``x`` is a
             scalar; ``u`` (and ``du``) are scalars for a scalar problem and arrays of shape [m] for a system,
-            and the return value has the same shape. Written with ``jax.numpy``.
+            and the return value has the same shape. Written with ``jax.numpy``. With ``args``, rhs is
+            called as ``rhs(x, u, *args)`` (``rhs(x, u, du, *args)``).
         u0: first order: u(x0), a number or a vector [m]. Second order: the pair (u(x0), u'(x0)).
         domain: (x0, x1) with x1 > x0; the solution is trained on this interval.
-        order: 1 or 2; by default 2 when ``rhs`` takes three positional arguments, else 1.
+        args: extra numbers or arrays for rhs (parameters of the equation). They enter the compiled program
+            as inputs, so a family of equations (a parameter sweep) compiles once.
+        order: 1 or 2; by default 2 when ``rhs`` takes three positional arguments besides ``args``, else 1.
         hidden: hidden-layer widths of N.
         activation: hidden activation (name or callable).
         n_points: collocation points, uniform on [x0, x1].
@@ -229,7 +233,11 @@ def solve_ode(rhs: Callable, u0, domain: Sequence[float], *, order: int | None =
         raise ValueError(f"domain must satisfy x1 > x0 (both finite), got x0={x0}, x1={x1}")
     if not callable(rhs):
         raise ValueError(f"rhs must be a callable rhs(x, u[, du]), got {rhs!r}")
-    order = _infer_order(rhs) if order is None else order
+    if not isinstance(args, (tuple, list)):
+        raise ValueError(f"args must be a tuple of numbers or arrays for rhs, got {args!r}")
+    args = tuple(np.asarray(a, np.float64) for a in args)
+    inferred = order is None
+    order = _infer_order(rhs, len(args)) if inferred else order
     if order not in (1, 2):
         raise ValueError(f"order must be 1 or 2, got {order!r}")
     if derivative not in ("autodiff", "finite_difference"):
@@ -251,7 +259,9 @@ def solve_ode(rhs: Callable, u0, domain: Sequence[float], *, order: int | None =
         u_init, v_init = np.asarray(u0, np.float64), None
     else:
         if not (isinstance(u0, (tuple, list)) and len(u0) == 2):
-            raise ValueError(f"u0 for a second-order problem must be the pair (u(x0), u'(x0)), got {u0!r}")
+            hint = (" (order 2 was inferred because rhs takes x, u, du besides args; pass order=1 or args=)"
+                    if inferred else "")
+            raise ValueError(f"u0 for a second-order problem must be the pair (u(x0), u'(x0)), got {u0!r}{hint}")
         u_init, v_init = np.asarray(u0[0], np.float64), np.asarray(u0[1], np.float64)
         if u_init.shape != v_init.shape:
             raise ValueError(f"u(x0) and u'(x0) must have the same shape, "
@@ -263,18 +273,19 @@ def solve_ode(rhs: Callable, u0, domain: Sequence[float], *, order: int | None =
     m = 1 if scalar else u_init.shape[0]
     v_init = np.zeros_like(u_init) if v_init is None else v_init
     problem = {"u0": u_init.reshape(m), "v0": v_init.reshape(m), "x0": np.float64(x0),
-               "length": np.float64(x1 - x0)}
+               "length": np.float64(x1 - x0), "args": args}
     n_polish = polish_steps if polish else 0
 
     with _x64():
-        _check_rhs(rhs, order, scalar, m)
+        _check_rhs(rhs, order, scalar, m, args)
         config = (rhs, order, m, scalar, hidden, activation, n_points, steps, eta, n_polish, derivative)
         try:
             run = _solver(*config)
         except TypeError:  # an unhashable rhs, activation or schedule: build without the cache
             run = _solver.__wrapped__(*config)
-        key = jax.random.PRNGKey(seed)
-        params, costs, checks = run(key, problem, np.float64(h))
+        # initialised outside the compiled solve: the PRNG program is shared by every solver
+        params = mlp_init(jax.random.PRNGKey(seed), (1, *hidden, m), jnp.float64)
+        params, costs, checks = run(params, problem, np.float64(h))
         costs, final = np.asarray(costs), float(checks[-1])
 
     if not math.isfinite(costs[0]):

@@ -183,34 +183,32 @@ def fit_spring(t, x, v, *, E0: float | None = None, mass: float | None = None, l
         theta0 = {"log_k": jnp.log(k0) + jitter[0], "log_m": log_m,
                   "a": jnp.asarray(x[0]), "b": jnp.asarray(v[0] / omega0)}
         data = {"t": t, "x": x, "v": v, "var_x": np.var(x) or 1.0, "var_v": np.var(v) or 1.0,
-                "E0": float(E0 or 1.0), "lam_phy": float(lam_phy)}
-        theta, losses = _spring_program(theta0, data, known_mass=mass is not None, steps=steps,
-                                        polish_steps=polish_steps, eta=float(eta))
+                "E0": float(E0 or 1.0), "lam_phy": float(lam_phy), "known_mass": float(mass is not None)}
+        theta, losses = _spring_program(theta0, data, steps=steps, polish_steps=polish_steps, eta=float(eta))
         k = float(jnp.exp(theta["log_k"]))
         m = float(jnp.exp(theta["log_m"])) if mass is None else float(mass)
     return SpringFit(k=k, m=m, a=float(theta["a"]), b=float(theta["b"]), loss_history=np.asarray(losses))
 
 
-@functools.partial(jax.jit, static_argnames=("known_mass", "steps", "polish_steps", "eta"))
-def _spring_program(theta0, data, *, known_mass, steps, polish_steps, eta):
-    """The compiled fit; with ``known_mass`` log m stays at its initial value (the known mass)."""
+@functools.partial(jax.jit, static_argnames=("steps", "polish_steps", "eta"))
+def _spring_program(theta0, data, *, steps, polish_steps, eta):
+    """The compiled fit (one program for both cases). With ``data["known_mass"]`` = 1, m stays at its
+    initial value (the known mass: its gradient is zero, so neither Adam nor L-BFGS moves it) and the energy
+    term is off; with 0, m is trained and the conservation term with E0 is on."""
+    known = data["known_mass"]
     log_m0 = theta0["log_m"]
-    if known_mass:
-        theta0 = {k: v for k, v in theta0.items() if k != "log_m"}
 
     def loss(theta):
         k = jnp.exp(theta["log_k"])
-        m = jnp.exp(log_m0 if known_mass else theta["log_m"])
+        m = jnp.exp(jnp.where(known > 0, log_m0, theta["log_m"]))
         w = jnp.sqrt(k / m)
         t = data["t"]
         x_hat = theta["a"] * jnp.cos(w * t) + theta["b"] * jnp.sin(w * t)
         v_hat = w * (-theta["a"] * jnp.sin(w * t) + theta["b"] * jnp.cos(w * t))
         J = (jnp.mean((x_hat - data["x"]) ** 2) / data["var_x"]
              + jnp.mean((v_hat - data["v"]) ** 2) / data["var_v"])
-        if not known_mass:  # the energy-conservation term with the known E0 (eq. 4.12)
-            energy = 0.5 * m * v_hat**2 + 0.5 * k * x_hat**2
-            J = J + data["lam_phy"] * conservation_penalty(energy, data["E0"]) / data["E0"] ** 2
-        return J
+        energy = 0.5 * m * v_hat**2 + 0.5 * k * x_hat**2  # the conservation term with E0 (eq. 4.12)
+        return J + (1 - known) * data["lam_phy"] * conservation_penalty(energy, data["E0"]) / data["E0"] ** 2
 
     theta, losses, _ = minimize(loss, theta0, adam_steps=steps, eta=eta, lbfgs_steps=polish_steps)
     return theta, losses
