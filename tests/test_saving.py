@@ -41,8 +41,9 @@ def sequential():
 
 def functional():
     inputs = keras.Input((4,))
-    h = layers.Dense(6, activation="relu", kernel_regularizer=keras.L2(0.01), name="hidden")(inputs)
-    h = layers.Dropout(0.1, name="drop")(h)
+    a = layers.Dense(6, activation="relu", kernel_regularizer=keras.L2(0.01), name="hidden")(inputs)
+    b = layers.Dense(2, activation="tanh", name="side")(inputs)
+    h = layers.Dropout(0.1, name="drop")(layers.Concatenate(name="join")([a, b]))
     return keras.Model(inputs, layers.Dense(3, activation="softmax", name="out")(h), seed=1)
 
 

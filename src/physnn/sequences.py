@@ -87,78 +87,126 @@ def windows(series, length: int, horizon: int = 1) -> Windows:
 # --- autoregressive extrapolation and the course's recurrent presets ---------------------------------
 
 
+def _count(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"extrapolate: {name} must be an integer >= 1, received {value!r}")
+    return int(value)
+
+
+def _check_outputs(outputs: int, features: int, what: str) -> None:
+    if outputs != features:
+        raise ValueError(f"extrapolate: {what} predicts {outputs} value(s) per window, but the history has "
+                         f"{features} feature(s); the model must predict the next step of every feature")
+
+
 def _window_function(model, length: int | None, features: int):
-    """(params, fn(params, window [1, length, features]) -> next value [features], length) for ``model``."""
+    """(params, fn(params, window [1, L, features]) -> next value [features], L) for ``model``.
+
+    ``params`` is everything ``fn`` reads that may change between calls (weights, a fresh layer state),
+    passed as an argument so the compiled roll-out is reused after further training.
+    """
     from physnn.ffnn import FFNN
     from physnn.models import Module
 
     if isinstance(model, Module):
         if not model.built:
             raise ValueError("extrapolate: the model is not built; fit it first")
+        if getattr(model, "_multi_input", False):
+            raise ValueError("extrapolate: the model takes several inputs; it needs one window of the series")
         shape = tuple(model.input_shape)
-        if len(shape) == 2:  # recurrent: [length, features]
+        if len(shape) == 2:  # recurrent: [L, features]
             if shape[1] != features:
                 raise ValueError(f"extrapolate: the model takes {shape[1]} feature(s) per step, the history "
                                  f"has {features}")
-            return model.params, lambda p, w: model.apply(p, w).reshape(-1)[:features], shape[0]
-        if len(shape) == 1 and shape[0] % features == 0:  # dense on a flattened window
-            return (model.params, lambda p, w: model.apply(p, w.reshape(1, -1)).reshape(-1)[:features],
-                    shape[0] // features)
-        raise ValueError(f"extrapolate: the model's input shape {shape} is not a window of {features} feature(s)")
+            window_shape = (1, *shape)
+        elif len(shape) == 1 and shape[0] % features == 0:  # dense on a flattened window
+            window_shape = (1, shape[0])
+        else:
+            raise ValueError(f"extrapolate: the model's input shape {shape} is not a window of {features} "
+                             "feature(s)")
+        output_shape = getattr(model, "output_shape", None)
+        if output_shape is not None:
+            _check_outputs(int(np.prod(output_shape)), features, f"the model (output shape {output_shape})")
+        # Every window starts from a zero layer state, as ``model.predict`` does: a stateful model's carried
+        # state belongs to the training batches (and has their batch size).
+        state = model._fresh_state(jnp.zeros(window_shape, jnp.float32))
+
+        def fn(p, w):
+            weights, fresh = p
+            return model.forward(weights, fresh, w.reshape(window_shape))[0].reshape(-1)
+
+        steps_in_window = shape[0] if len(shape) == 2 else shape[0] // features
+        return (model.params, state), fn, steps_in_window
     if isinstance(model, FFNN):
         if model.dimensions[0] % features:
             raise ValueError(f"extrapolate: FFNN input width {model.dimensions[0]} is not a window of "
                              f"{features} feature(s)")
-        return (model.weights, lambda p, w: model._forward(p, w.reshape(1, -1)).reshape(-1)[:features],
+        _check_outputs(model.dimensions[-1], features, f"the FFNN (output width {model.dimensions[-1]})")
+        return (model.weights, lambda p, w: model._forward(p, w.reshape(1, -1)).reshape(-1),
                 model.dimensions[0] // features)
     if callable(model):
         if length is None:
-            raise ValueError("extrapolate: give length= for a plain callable model")
-        return None, None, length
+            raise ValueError("extrapolate: give length= (the window length) for a plain callable model")
+        return None, None, _count("length", length)
     raise ValueError(f"extrapolate: {model!r} is not a physnn model, an FFNN or a callable")
 
 
 def extrapolate(model, history, steps: int, length: int | None = None) -> np.ndarray:
     """Autoregressive roll-out beyond the data (the course's ``test_rnn``), compiled as one ``lax.scan``.
 
-    Starting from the window w_0 = (y_{T-L+1}, ..., y_T) of the last L = ``length`` values of ``history``,
-    repeat  y_{T+k} = f(w_{k-1}),  w_k = (w_{k-1} without its first value, y_{T+k})  for k = 1..steps.
+    Starting from the window w_0 = (y_{T-L+1}, ..., y_T) of the last L values of ``history``, repeat
+    y_{T+k} = f(w_{k-1}),  w_k = (w_{k-1} without its first value, y_{T+k})  for k = 1..steps.
+    Each step equals ``model.predict(w_{k-1}[None])`` (float32; every window starts from a zero layer
+    state, also for stateful models).
 
     Arguments:
         model: a built physnn model mapping windows [batch, L, features] (or flattened [batch, L*features])
-            to the next value, an ``FFNN`` on flattened windows, or any callable f(window [1, L, features])
-            -> next value (then ``length`` is required and the loop runs in Python).
-        history: the known series, [T] or [T, features], T >= L.
-        steps: how many values to predict.
+            to the next value [batch, features], an ``FFNN`` on flattened windows, or any callable
+            f(window [1, L, features]) -> next value [features] (then ``length`` is required and the loop
+            runs in Python).
+        history: the known series, [T] or [T, features], T >= L, finite.
+        steps: how many values to predict, >= 1.
+        length: the window length L for a plain callable; for a model it is read from its input shape
+            (a different ``length`` raises).
     Returns:
         The predicted continuation, [steps] for a 1-D history, else [steps, features].
+    Raises:
+        ValueError: bad ``steps``/``length``, history of the wrong shape, non-numeric, non-finite or shorter
+            than L, a model that is not built or does not map windows of the history's features to the next
+            value of each of them.
     """
-    series = np.asarray(history, dtype=np.float32)
+    try:
+        series = np.asarray(history, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise ValueError(f"extrapolate: history must be numeric, received {type(history).__name__}") from None
     one_dimensional = series.ndim == 1
     if one_dimensional:
         series = series[:, None]
-    if series.ndim != 2:
+    if series.ndim != 2 or series.shape[1] == 0:
         raise ValueError(f"extrapolate: history must be [T] or [T, features], got shape {np.shape(history)}")
-    if not (isinstance(steps, (int, np.integer)) and steps >= 1):
-        raise ValueError(f"extrapolate: steps must be an integer >= 1, got {steps!r}")
+    steps = _count("steps", steps)
     if not np.all(np.isfinite(series)):
         raise ValueError("extrapolate: history contains NaN or infinite values")
     features = series.shape[1]
-    params, fn, length = _window_function(model, length, features)
-    if series.shape[0] < length:
-        raise ValueError(f"extrapolate: history has {series.shape[0]} values, the model's window needs {length}")
-    window = jnp.asarray(series[-length:][None])
+    params, fn, window_length = _window_function(model, length, features)
+    if length is not None and fn is not None and _count("length", length) != window_length:
+        raise ValueError(f"extrapolate: length={length} but the model takes windows of {window_length}")
+    if series.shape[0] < window_length:
+        raise ValueError(f"extrapolate: history has {series.shape[0]} time steps, the model's window needs "
+                         f"{window_length}")
+    window = jnp.asarray(series[-window_length:][None])
 
     if fn is None:  # a plain callable: Python loop
         out = []
         for _ in range(steps):
-            nxt = np.asarray(model(np.asarray(window))).reshape(-1)[:features]
+            nxt = np.asarray(model(np.asarray(window)), dtype=np.float32).reshape(-1)
+            _check_outputs(nxt.size, features, "the callable")
             out.append(nxt)
             window = jnp.concatenate([window[:, 1:], jnp.asarray(nxt)[None, None]], axis=1)
         result = np.stack(out)
     else:
         cache = model.__dict__.setdefault("_rollouts", {})
-        key = (steps, length, features)
+        key = (steps, window_length, features)
         if key not in cache:
             def rollout(params, window):
                 def step(w, _):
@@ -190,8 +238,9 @@ def preset(name: str, length: int, features: int = 1, seed: int = 0, stateful: b
 
     if name not in PRESETS:
         raise ValueError(f"preset name {name!r} is not known; choose one of {', '.join(PRESETS)}")
-    if not (isinstance(length, (int, np.integer)) and length >= 1):
-        raise ValueError(f"preset length must be an integer >= 1, got {length!r}")
+    for argument, value in (("length", length), ("features", features)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+            raise ValueError(f"preset {argument} must be an integer >= 1, got {value!r}")
     recurrent = {
         "rnn": [SimpleRNN(200, stateful=stateful)],
         "rnn_2layers": [SimpleRNN(500, activation="sigmoid", return_sequences=True, stateful=stateful),

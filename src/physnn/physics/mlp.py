@@ -1,8 +1,11 @@
-"""A tiny pure multilayer perceptron for the physics module (trial solutions, hybrid models).
+"""A tiny pure multilayer perceptron and the compiled optimiser of the physics module.
 
 Parameters are a list of dicts ``{"W": [fan_in, fan_out], "b": [fan_out]}``, one per layer; the forward
 map is a_0 = x, a_l = f(a_{l-1} W_l + b_l) for the hidden layers and a linear output layer,
 y = a_{L-1} W_L + b_L. Kept independent of the model classes so the compiled physics loops stay small.
+
+``minimize`` trains any parameter pytree: Adam (``physnn.schedulers.adam``) then an L-BFGS polish, in one
+``lax.scan`` (trial solutions, hybrid and parameter models all use it).
 """
 
 from __future__ import annotations

