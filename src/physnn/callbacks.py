@@ -146,7 +146,7 @@ class ReduceLROnPlateau(_Monitor):
         if not self._improved(epoch, logs) and self.wait >= self.patience:
             state = self.model.opt_state
             scale = max(float(state["scale"]) * self.factor, self.min_scale)
-            self.model.opt_state = {**state, "scale": jax.numpy.asarray(scale, jax.numpy.float32)}
+            self.model.opt_state = {**state, "scale": jax.numpy.asarray(scale, state["scale"].dtype)}
             self.cooldown_left, self.wait = self.cooldown, 0
         logs["lr_scale"] = float(self.model.opt_state["scale"])
 

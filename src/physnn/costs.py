@@ -128,10 +128,9 @@ def as_loss(loss: str | Callable) -> Callable:
         if loss.lower() in LOSSES:
             return LOSSES[loss.lower()]
         raise ValueError(f"loss={loss!r} is not known; valid names are {sorted(LOSSES)} or a callable")
-    if loss in _COST_TO_LOSS:
-        return _COST_TO_LOSS[loss]
-    if loss in (CostRMSE,):
-        return lambda y_true, y_pred: CostRMSE(y_true)(y_pred)
+    if loss in _COST_TO_LOSS or loss is CostRMSE:
+        cost = loss
+        return lambda y_true, y_pred: cost(y_true)(y_pred)
     if callable(loss):
         return loss
     raise ValueError(f"loss={loss!r} must be a name, a cost such as CostOLS, or a callable loss(y_true, y_pred)")

@@ -32,6 +32,7 @@ from physnn.schedulers import as_functional, get_optimizer
 from physnn.training import (
     TrainState,
     check_finite,
+    flat_jit,
     keras_layout,
     make_epoch,
     prepare_array,
@@ -137,10 +138,11 @@ class Module:
             params = {}
             with LayerContext(params, {}, key=key, init=True) as ctx:
                 y = self._call(x, False)
-            traced.update(layers=ctx.layers, output_shape=tuple(y.shape[1:]))
+            shape = [tuple(o.shape[1:]) for o in y] if isinstance(y, (list, tuple)) else tuple(y.shape[1:])
+            traced.update(layers=ctx.layers, output_shape=shape)
             return params
 
-        self.params = jax.jit(initialise)(jax.random.PRNGKey(self.seed))
+        self.params = flat_jit(initialise)(jax.random.PRNGKey(self.seed))
         self.input_shape = input_shape
         self.state = {}
         self._layers = traced["layers"]
@@ -228,7 +230,7 @@ class Module:
             def evaluate(params, state, x, y):
                 loss, (_, metrics) = self._objective(params, state, x, y, None, False)
                 return {"loss": loss, **metrics}
-            self._compiled["evaluate"] = jax.jit(evaluate)
+            self._compiled["evaluate"] = flat_jit(evaluate)
         return self._compiled["evaluate"]
 
     def _epoch_fn(self, n, layout, shuffle, has_val):
@@ -245,7 +247,7 @@ class Module:
                                                                     x_val, y_val).items()})
                 return carry, logs
 
-            self._compiled[signature] = jax.jit(run)
+            self._compiled[signature] = flat_jit(run)
         return self._compiled[signature]
 
     def fit(self, x, y, epochs=1, batch_size=32, validation_split=0.0, validation_data=None, shuffle=True,
@@ -278,6 +280,8 @@ class Module:
             x, x_val = _take(x, slice(0, split)), _take(x, slice(split, None))
             y, y_val = _take(y, slice(0, split)), _take(y, slice(split, None))
         self._ensure_built(x)
+        y = self._match_target(y, "y")
+        y_val = None if y_val is None else self._match_target(y_val, "y_val")
         n = _n_samples(x)
         layout = keras_layout(n, batch_size)
         if self._has_stateful_layers():
@@ -290,7 +294,7 @@ class Module:
         run = self._epoch_fn(n, layout, shuffle, x_val is not None)
 
         history = History()
-        callbacks = [history, *(callbacks or [])]
+        callbacks = [*(callbacks or []), history]
         if verbose:
             callbacks.append(ProgressBar(epochs, self.name))
         for callback in callbacks:
@@ -321,6 +325,7 @@ class Module:
         x, y = self._as_input(x), self._as_target(y, "y")
         self._check_pair(x, y, "x", "y")
         self._ensure_built(x)
+        y = self._match_target(y, "y")
         logs = self._evaluate_fn()(self.params, self._fresh_state(x), x, y)
         values = [float(logs["loss"])] + [float(logs[name]) for name, _ in self.metrics]
         return values[0] if len(values) == 1 else values
@@ -330,14 +335,14 @@ class Module:
         x = self._as_input(x)
         self._ensure_built(x)
         if "predict" not in self._compiled:
-            self._compiled["predict"] = jax.jit(
+            self._compiled["predict"] = flat_jit(
                 lambda params, state, x: self.forward(params, state, x, None, False)[0])
         if batch_size is None:
-            return np.asarray(self._compiled["predict"](self.params, self._fresh_state(x), x))
+            return jax.tree_util.tree_map(np.asarray, self._compiled["predict"](self.params, self._fresh_state(x), x))
         parts = [self._compiled["predict"](self.params, self._fresh_state(_take(x, slice(i, i + batch_size))),
                                            _take(x, slice(i, i + batch_size)))
                  for i in range(0, _n_samples(x), batch_size)]
-        return np.concatenate([np.asarray(p) for p in parts])
+        return jax.tree_util.tree_map(lambda *p: np.concatenate([np.asarray(a) for a in p]), *parts)
 
     # --- state of stateful layers --------------------------------------------------------------------
 
@@ -389,6 +394,20 @@ class Module:
         y = prepare_array(y, name)
         sparse = isinstance(self.loss, str) and self.loss.startswith("sparse")
         return jnp.asarray(y.astype(np.int32) if sparse else y.astype(np.float32))
+
+    def _match_target(self, y, name):
+        """``y`` shaped like the model's output: a 1-D ``y`` of a single-output model becomes a column, and a
+        built-in loss refuses other shapes (broadcasting [n] against [n, 1] would train on an [n, n] matrix)."""
+        out = self.output_shape
+        if isinstance(out, list) or (isinstance(self.loss, str) and self.loss.lower().startswith("sparse")):
+            return y
+        if y.ndim == 1 and out == (1,):
+            return y[:, None]
+        builtin = isinstance(self.loss, str) or getattr(self.loss, "__module__", None) == "physnn.costs"
+        if builtin and tuple(y.shape[1:]) != tuple(out):
+            raise ValueError(f"{name} has shape {tuple(y.shape)}, but model '{self.name}' outputs "
+                             f"(batch, *{out}): loss={self.loss!r} needs {name} of shape ({y.shape[0]}, *{out})")
+        return y
 
     def _check_pair(self, x, y, x_name, y_name):
         if _n_samples(x) != y.shape[0]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
-import zipfile
 from pathlib import Path
 
 import jax
@@ -198,9 +197,12 @@ def load_model(path):
     if not path.exists():
         raise ValueError(f"{path}: no such model file")
     try:
-        with np.load(path, allow_pickle=False) as data:
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise ValueError(f"it holds a single {type(data).__name__}, not an .npz archive")
+        with data:
             arrays = {name: data[name] for name in data.files}
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError) as err:
+    except Exception as err:  # zipfile, struct, zlib, NotImplementedError (corrupt zip headers), ...
         raise ValueError(f"{path} is not a readable physnn model file (truncated or corrupt: {err})") from None
     if "__config__" not in arrays or "__checksum__" not in arrays:
         raise ValueError(f"{path} is not a physnn model file (no configuration or checksum)")

@@ -41,7 +41,7 @@ class Optimizer(NamedTuple):
 
 
 def _check_positive(name, value):
-    if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+    if isinstance(value, bool) or not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
         raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
 
 
@@ -83,7 +83,7 @@ def _eta_fn(eta) -> Callable:
 
 
 def _base_state(params, **moments) -> dict:
-    state = {"step": jnp.zeros((), jnp.int32), "scale": jnp.ones((), jnp.float32)}
+    state = {"step": jnp.zeros((), jnp.int32), "scale": jnp.ones((), jnp.result_type(float))}
     for name in moments:
         state[name] = tree_map(jnp.zeros_like, params)
     return state
@@ -188,9 +188,10 @@ def adam(eta=1e-3, rho: float = 0.9, rho2: float = 0.999) -> Optimizer:
         lr = _lr(eta, state, step)
         m = tree_map(lambda m, g: rho * m + (1 - rho) * g, state["m"], grads)
         s = tree_map(lambda s, g: rho2 * s + (1 - rho2) * g * g, state["s"], grads)
-        t = step.astype(jnp.float32)
-        c1 = 1 - rho**t
-        c2 = 1 - rho2**t
+        t = step.astype(jnp.result_type(float))
+        # 1 - rho^t as -expm1(t log rho): no cancellation (in float32, 1 - 0.999 keeps only 4 digits)
+        c1 = -jnp.expm1(t * math.log(rho)) if rho > 0 else 1.0
+        c2 = -jnp.expm1(t * math.log(rho2)) if rho2 > 0 else 1.0
         change = tree_map(lambda m, s: lr * (m / c1) / (jnp.sqrt(s / c2) + DELTA), m, s)
         return change, {**state, "step": step, "m": m, "s": s}
 

@@ -14,6 +14,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from physnn.training import flat_jit
+
 # ------------------------------------------------------------------------------------------- windows
 
 
@@ -213,7 +215,7 @@ def extrapolate(model, history, steps: int, length: int | None = None) -> np.nda
                     nxt = fn(params, w).astype(w.dtype)
                     return jnp.concatenate([w[:, 1:], nxt[None, None]], axis=1), nxt
                 return jax.lax.scan(step, window, None, length=steps)[1]
-            cache[key] = jax.jit(rollout)
+            cache[key] = flat_jit(rollout)
         result = np.asarray(cache[key](params, window))
     return result[:, 0] if one_dimensional else result
 

@@ -128,3 +128,30 @@ def prepare_array(value, name: str, dtype=None) -> np.ndarray:
         count = int(np.sum(~np.isfinite(array)))
         raise ValueError(f"{name} contains {count} NaN or infinite value(s)")
     return array
+
+
+def flat_jit(fn):
+    """``jax.jit`` over flat lists of arrays: ``fn(*args)`` with any pytrees in and out.
+
+    The compiled program sees only positional leaves, so dictionary keys such as auto-generated layer names
+    ("dense_3") do not enter it. JAX's persistent compilation cache keys on the program text, which would
+    otherwise include those names; flattening lets two identical architectures share one compiled program.
+    """
+    compiled = {}
+
+    def wrapped(*args):
+        leaves, treedef = jax.tree_util.tree_flatten(args)
+        if treedef not in compiled:
+            out_tree = {}
+
+            def flat_fn(*flat):
+                out = fn(*jax.tree_util.tree_unflatten(treedef, flat))
+                out_leaves, out_tree["treedef"] = jax.tree_util.tree_flatten(out)
+                return out_leaves
+
+            compiled[treedef] = (jax.jit(flat_fn), out_tree)
+        jitted, out_tree = compiled[treedef]
+        out_leaves = jitted(*leaves)
+        return jax.tree_util.tree_unflatten(out_tree["treedef"], out_leaves)
+
+    return wrapped
