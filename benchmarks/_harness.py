@@ -14,8 +14,9 @@ imported or compiled helps another, and the first fit of a process is honestly c
 * ``epoch``: the median wall time of one epoch in the warm fit, epochs 2..E (compiled / traced already).
 
 Whole-fit times cover building the model (physnn compiles its initialiser) and ``fit``; imports and data
-loading are timed apart ("import s"). The table prints each time with the ratio peer / physnn ("3.0x"
-means physnn is three times faster).
+loading are timed apart ("import s"). Each table prints each time with the ratio peer / physnn ("3.0x"
+means physnn is three times faster), once in wall-clock time and once in process CPU time
+(``time.process_time``, all threads), the latter being much less sensitive to other load on the machine.
 
 Adding a benchmark: write ``load_data(args)``, one ``Framework`` per library with ``setup`` (imports),
 ``build(data, args)`` and ``fit(model, data, args, tick)`` (call ``tick()`` after every epoch) and

@@ -465,9 +465,11 @@ class Sequential(Module):
         self._stack: list[Layer] = []
         self._declared_shape = None
         for layer in layers or []:
-            self.add(layer)
+            self.add(layer, build=False)
+        if self._declared_shape is not None and self._stack:
+            self.build(self._declared_shape)  # once, not after every layer
 
-    def add(self, layer):
+    def add(self, layer, build: bool = True):
         """Append a layer (or an ``Input`` giving the input shape); checks its shape when known."""
         if isinstance(layer, SymbolicTensor):
             if self._stack:
@@ -485,7 +487,8 @@ class Sequential(Module):
             for item in self._stack:
                 if isinstance(item, Layer):
                     shape = item.output_shape(shape)
-            self.build(self._declared_shape)
+            if build:
+                self.build(self._declared_shape)
 
     def call(self, inputs, training=False):
         x = inputs
