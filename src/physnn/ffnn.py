@@ -45,7 +45,7 @@ def _initial_weights(dimensions, seed):
     for n_in, n_out in zip(dimensions[:-1], dimensions[1:]):
         W = rng.standard_normal((n_in, n_out)) / np.sqrt(n_in)
         b = 0.01 * rng.standard_normal((1, n_out))
-        weights.append(jnp.asarray(np.concatenate([b, W], axis=0), dtype=jnp.float32))
+        weights.append(jnp.asarray(np.concatenate([b, W], axis=0), dtype=jax.dtypes.canonicalize_dtype(np.float64)))
     return weights
 
 
