@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 
 from physnn.activations import LRELU, softmax
 from physnn.costs import CostCrossEntropy
+from physnn.experiments.plots import learning_curves
 from physnn.experiments.registry import Result, experiment
 from physnn.ffnn import FFNN
 from physnn.schedulers import Adam
@@ -91,21 +92,10 @@ def _confusion_figure(confusion) -> Figure:
 
 
 def _curves_figure(history) -> Figure:
-    fig = Figure(figsize=(9, 3.6), layout="constrained")
-    ax_cost, ax_acc = fig.subplots(1, 2)
-    epochs = np.arange(1, len(history["train_errors"]) + 1)
-    ax_cost.plot(epochs, history["train_errors"], label="training")
-    ax_cost.plot(epochs, history["val_errors"], label="held out")
-    ax_cost.set_yscale("log")
-    ax_cost.set_xlabel("epoch")
-    ax_cost.set_ylabel("cross-entropy")
-    ax_cost.legend()
-    ax_acc.plot(epochs, history["train_accs"], label="training")
-    ax_acc.plot(epochs, history["val_accs"], label="held out")
-    ax_acc.set_xlabel("epoch")
-    ax_acc.set_ylabel("accuracy")
-    ax_acc.legend()
-    return fig
+    return learning_curves([
+        ("cross-entropy", {"training": history["train_errors"], "held out": history["val_errors"]}, True),
+        ("accuracy", {"training": history["train_accs"], "held out": history["val_accs"]}, False),
+    ], figsize=(9, 3.6))
 
 
 def _misclassified_figure(images, y_true, y_pred, count: int = 12) -> Figure:

@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 from physnn.activations import identity, sigmoid
 from physnn.costs import CostOLS
 from physnn.datasets import eos as load_eos
+from physnn.experiments.plots import learning_curves
 from physnn.experiments.registry import Result, experiment
 from physnn.ffnn import FFNN
 from physnn.schedulers import Adam
@@ -88,13 +89,6 @@ def _fit_figure(density, energy, train, test, grid, curve, predicted) -> Figure:
 
 
 def _curves_figure(history) -> Figure:
-    fig = Figure(figsize=(6, 3.8), layout="constrained")
-    ax = fig.subplots()
-    epochs = np.arange(1, len(history["train_errors"]) + 1)
-    ax.plot(epochs, history["train_errors"], label="training")
-    ax.plot(epochs, history["val_errors"], label="held out")
-    ax.set_yscale("log")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("MSE (standardised energy)")
-    ax.legend()
-    return fig
+    return learning_curves([
+        ("MSE (standardised energy)", {"training": history["train_errors"], "held out": history["val_errors"]}, True),
+    ], figsize=(6, 3.8))

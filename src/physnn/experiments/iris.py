@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
+from physnn.experiments.plots import learning_curves
 from physnn.experiments.registry import Result, experiment
 
 BATCH_SIZE = 8
@@ -68,17 +69,7 @@ def iris(seed: int = 0, quick: bool = False, epochs: int | None = None) -> Resul
 
 
 def _curves_figure(logs) -> Figure:
-    fig = Figure(figsize=(9, 3.6), layout="constrained")
-    ax_loss, ax_acc = fig.subplots(1, 2)
-    epochs = np.arange(1, len(logs["loss"]) + 1)
-    ax_loss.plot(epochs, logs["loss"], label="training")
-    ax_loss.plot(epochs, logs["val_loss"], label="validation")
-    ax_loss.set_xlabel("epoch")
-    ax_loss.set_ylabel("categorical cross-entropy")
-    ax_loss.legend()
-    ax_acc.plot(epochs, logs["accuracy"], label="training")
-    ax_acc.plot(epochs, logs["val_accuracy"], label="validation")
-    ax_acc.set_xlabel("epoch")
-    ax_acc.set_ylabel("accuracy")
-    ax_acc.legend()
-    return fig
+    return learning_curves([
+        ("categorical cross-entropy", {"training": logs["loss"], "validation": logs["val_loss"]}, False),
+        ("accuracy", {"training": logs["accuracy"], "validation": logs["val_accuracy"]}, False),
+    ], figsize=(9, 3.6))
