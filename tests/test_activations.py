@@ -4,6 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from numpy_activations import ELEMENTWISE_NUMPY
 
 from physnn.activations import (
     ACTIVATIONS,
@@ -22,14 +23,7 @@ from physnn.activations import (
 # z on a grid that avoids the kink of RELU/LRELU at 0 (even count: 0 is not a grid point)
 Z = np.linspace(-4.0, 4.0, 50)
 
-NUMPY_FORMS = {
-    identity: lambda z: z,
-    sigmoid: lambda z: 1 / (1 + np.exp(-z)),
-    tanh: np.tanh,
-    RELU: lambda z: np.maximum(z, 0),
-    LRELU: lambda z: np.where(z > 0, z, 0.01 * z),
-    ELU: lambda z: np.where(z > 0, z, np.expm1(z)),
-}
+NUMPY_FORMS = ELEMENTWISE_NUMPY
 ELEMENTWISE = list(NUMPY_FORMS)
 
 

@@ -5,6 +5,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from numpy_activations import NUMPY_ACTIVATIONS
 
 from physnn import FFNN
 from physnn.activations import ELU, LRELU, RELU, identity, sigmoid, softmax, tanh
@@ -155,15 +156,7 @@ def test_get_regularizer():
 
 # ------------------------------------------- FFNN gradients against finite differences (float64, NumPy)
 
-NP_ACT = {
-    identity: lambda z: z,
-    sigmoid: lambda z: 1 / (1 + np.exp(-z)),
-    tanh: np.tanh,
-    RELU: lambda z: np.maximum(z, 0),
-    LRELU: lambda z: np.where(z > 0, z, 0.01 * z),
-    ELU: lambda z: np.where(z > 0, z, np.expm1(z)),
-    softmax: lambda z: np.exp(z) / np.exp(z).sum(1, keepdims=True),  # |z| is small here: no shift needed
-}
+NP_ACT = NUMPY_ACTIVATIONS
 NP_COST = {  # the course's formulas, with its 1e-10 guard inside the logarithms
     CostOLS: lambda t, y: np.sum((t - y) ** 2) / len(t),
     CostLogReg: lambda t, y: -np.sum(t * np.log(y + 1e-10) + (1 - t) * np.log(1 - y + 1e-10)) / len(t),

@@ -365,14 +365,16 @@ class Module:
         """Zero the carried state of every stateful layer (Keras's ``reset_states``)."""
         if not self.built:
             return
+        if not self._has_stateful_layers():
+            self.state = {}
+            return
+        # Run the model once on zeros: each stateful layer creates its zero state for the shape it really sees
+        # (a layer's input shape inside a nested model need not be the recorded one).
         dummy = jnp.zeros((batch_size, *self.input_shape), jnp.float32)
-        self.state = self._fresh_state(dummy)
-        if self._has_stateful_layers():
-            # the first layer's input shape may not be the recorded one for nested models: trace to be sure
-            state = {}
-            with LayerContext(dict(self.params), state, training=False):
-                self._call(dummy, False)
-            self.state = state
+        state = {}
+        with LayerContext(dict(self.params), state, training=False):
+            self._call(dummy, False)
+        self.state = state
 
     # --- input conversion ----------------------------------------------------------------------------
 
