@@ -63,7 +63,7 @@ def test_eos_quick():
 def test_iris_quick():
     m = run("iris", seed=0, quick=True).metrics
     assert m["test_accuracy"] >= 0.85
-    assert m["epochs"] == 100
+    assert m["epochs"] == 200  # quick runs the whole example: it takes a fraction of a second
 
 
 @pytest.mark.slow

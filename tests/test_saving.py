@@ -97,7 +97,7 @@ def test_round_trip_restores_the_optimiser_and_its_state(saved):
     _, model, path = saved
     loaded = load_model(path)
     assert type(loaded.optimizer) is type(model.optimizer) and loaded.optimizer.get_config() == {
-        "eta": 0.01, "rho": 0.9, "rho2": 0.999}
+        "eta": 0.01, "rho": 0.9, "rho2": 0.999, "delta": 1e-8, "epsilon_hat": False}
     assert loaded.loss == "categorical_crossentropy" and [name for name, _ in loaded.metrics] == ["accuracy"]
     assert int(loaded.opt_state["step"]) == int(model.opt_state["step"]) == 6  # 2 epochs of 3 batches
     _leaves_equal(loaded.opt_state, model.opt_state)

@@ -186,4 +186,56 @@ def test_get_optimizer_names_and_errors():
 
 def test_repr_and_config():
     assert repr(Momentum(0.1, 0.5)) == "Momentum(eta=0.1, momentum=0.5)"
-    assert Adam(0.01).get_config() == {"eta": 0.01, "rho": 0.9, "rho2": 0.999}
+    assert Adam(0.01).get_config() == {"eta": 0.01, "rho": 0.9, "rho2": 0.999, "delta": 1e-8,
+                                       "epsilon_hat": False}
+
+
+def _gradients(steps=6):
+    """Small gradients of mixed sign and scale: there it matters where delta enters."""
+    rng = np.random.default_rng(0)
+    return [rng.normal(size=5) * 10.0 ** rng.uniform(-7, -1, size=5) for _ in range(steps)]
+
+
+def _run_functional(opt, grads):
+    with jax.enable_x64(True):
+        w, state, out = jnp.zeros(5), None, []
+        for g in grads:
+            state = opt.init(w) if state is None else state
+            change, state = opt.update(jnp.asarray(g), state)
+            w = w - change
+            out.append(np.asarray(w))
+    return out
+
+
+def test_adam_equals_torch_optim_adam():
+    import torch
+
+    grads = _gradients()
+    w = torch.zeros(5, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.Adam([w], lr=0.01, betas=(0.9, 0.999), eps=1e-8)
+    expected = []
+    for g in grads:
+        w.grad = torch.as_tensor(g)
+        opt.step()
+        expected.append(w.detach().numpy().copy())
+    for ours, ref in zip(_run_functional(schedulers.adam(0.01), grads), expected, strict=True):
+        np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-15)
+
+
+def test_adam_epsilon_hat_is_the_keras_update():
+    """Keras 3's Adam: alpha = lr sqrt(1 - b2^t) / (1 - b1^t), w -= alpha m / (sqrt(v) + eps), eps = 1e-7."""
+    grads = _gradients()
+    w, m, v, expected = np.zeros(5), np.zeros(5), np.zeros(5), []
+    for t, g in enumerate(grads, start=1):
+        alpha = 0.01 * np.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t)
+        m += (g - m) * (1 - 0.9)
+        v += (g * g - v) * (1 - 0.999)
+        w = w - alpha * m / (np.sqrt(v) + 1e-7)
+        expected.append(w)
+    keras_form = schedulers.adam(0.01, delta=1e-7, epsilon_hat=True)
+    for ours, ref in zip(_run_functional(keras_form, grads), expected, strict=True):
+        np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-15)
+    paper_form = _run_functional(schedulers.adam(0.01, delta=1e-7), grads)
+    assert np.max(np.abs(paper_form[-1] - expected[-1])) > 1e-4  # the two forms really differ here
+    assert schedulers.get_optimizer("adam").get_config() == {"eta": 0.001, "rho": 0.9, "rho2": 0.999,
+                                                             "delta": 1e-7, "epsilon_hat": True}

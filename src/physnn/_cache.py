@@ -1,16 +1,30 @@
-"""JAX's persistent compilation cache, on by default so a repeated run does not compile again.
+"""Caches of compiled programs, on by default so a repeated run does not compile again.
 
-The cache lives in the user's cache directory (``$XDG_CACHE_HOME/physnn/jax`` or ``~/.cache/physnn/jax``);
-``PHYSNN_CACHE_DIR`` moves it and ``PHYSNN_NO_CACHE=1`` turns it off. A directory the user already set
-through ``jax.config`` or ``JAX_COMPILATION_CACHE_DIR`` is left alone.
+Two layers, both in the user's cache directory (``$XDG_CACHE_HOME/physnn/jax`` or ``~/.cache/physnn/jax``;
+``PHYSNN_CACHE_DIR`` moves it and ``PHYSNN_NO_CACHE=1`` turns both off):
+
+* JAX's persistent compilation cache, for every program. It is keyed on the lowered program, so a new
+  process still traces and lowers before it can look up (about a second for a training epoch). A directory
+  the user already set through ``jax.config`` or ``JAX_COMPILATION_CACHE_DIR`` is left alone.
+* physnn's executable cache (``executables/``) for the programs physnn can describe without tracing (a
+  training epoch of a model made of physnn's own layers, activations, losses and optimisers): the key is
+  that description plus the argument shapes, the physnn source, the JAX version and the machine, and a hit
+  loads the compiled executable directly (``jax.experimental.serialize_executable``), skipping trace and
+  lowering. Like JAX's cache, its files are trusted: they are pickles written by this user.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import hashlib
 import os
+import pickle
+import platform
 from pathlib import Path
 
 import jax
+import jax.numpy as jnp
 
 
 def cache_dir() -> Path | None:
@@ -34,6 +48,89 @@ def enable() -> None:
     jax.config.update("jax_compilation_cache_dir", str(directory))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+
+
+@functools.lru_cache(maxsize=1)
+def _environment() -> str:
+    """What a compiled executable depends on besides the program: physnn's source, JAX, the machine."""
+    digest = hashlib.sha256()
+    package = Path(__file__).parent
+    for path in sorted(package.rglob("*.py")):
+        digest.update(str(path.relative_to(package)).encode())
+        digest.update(path.read_bytes())
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line for line in f if line.startswith("flags")), "")
+    except OSError:
+        flags = ""
+    import jaxlib
+
+    return repr((digest.hexdigest(), jax.__version__, jaxlib.__version__, jax.default_backend(),
+                 [str(d) for d in jax.devices()], bool(jax.config.jax_enable_x64), platform.machine(), flags))
+
+
+def _executable_path(key: str, leaves) -> Path | None:
+    directory = cache_dir()
+    if directory is None:
+        return None
+    signature = [(tuple(jnp.shape(x)), str(jnp.result_type(x)), isinstance(x, (int, float))) for x in leaves]
+    name = hashlib.sha256(repr((key, signature, _environment())).encode()).hexdigest()
+    return directory / "executables" / f"{name}.pkl"
+
+
+@contextlib.contextmanager
+def _persistent_cache_off():
+    """Compile without JAX's persistent cache: an executable that cache hands back serialises without its
+    kernels (it then fails with "Function ... not found" when run), so entries here are compiled afresh."""
+    from jax.experimental.compilation_cache import compilation_cache
+
+    enabled = jax.config.jax_enable_compilation_cache
+    jax.config.update("jax_enable_compilation_cache", False)
+    compilation_cache.reset_cache()
+    try:
+        yield
+    finally:
+        jax.config.update("jax_enable_compilation_cache", enabled)
+        compilation_cache.reset_cache()
+
+
+def load_or_compile(jitted, leaves, key: str, out_tree: dict):
+    """The compiled ``jitted`` for arguments ``leaves``, from the executable cache when ``key`` was seen.
+
+    Arguments:
+        jitted: a ``jax.jit`` function of flat array arguments returning a flat list; tracing it stores the
+            structure of the caller's output in ``out_tree["treedef"]``.
+        leaves: the arguments (arrays or Python scalars).
+        key: a complete description of the program ``jitted`` computes (same key -> same program).
+        out_tree: filled with "treedef" from the cache on a hit.
+    Returns:
+        A callable executable; None when the cache is off or the program cannot be serialised, in which
+        case the caller runs ``jitted`` itself.
+    """
+    from jax.experimental import serialize_executable
+
+    path = _executable_path(key, leaves)
+    if path is None:
+        return None
+    if path.exists():
+        try:
+            with open(path, "rb") as f:
+                payload, in_tree, flat_out_tree, out_tree["treedef"] = pickle.load(f)
+            return serialize_executable.deserialize_and_load(payload, in_tree, flat_out_tree)
+        except Exception:  # noqa: BLE001 - a stale or damaged entry is recompiled and replaced
+            pass
+    with _persistent_cache_off():
+        compiled = jitted.lower(*leaves).compile()
+    try:
+        entry = (*serialize_executable.serialize(compiled), out_tree["treedef"])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        with open(temporary, "wb") as f:
+            pickle.dump(entry, f)
+        os.replace(temporary, path)  # atomic: a concurrent reader sees the old file or the whole new one
+    except Exception:  # noqa: BLE001 - an unwritable cache only costs the next process a compile
+        pass
+    return compiled
 
 
 enable()

@@ -18,12 +18,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from physnn import activations, costs, initializers
 from physnn.activations import identity, sigmoid, softmax
 from physnn.callbacks import ProgressBar
 from physnn.costs import CLASSIFICATION_COSTS, CostOLS
 from physnn.metrics import accuracy
 from physnn.schedulers import Scheduler, as_functional
-from physnn.training import TrainState, check_finite, course_layout, make_epoch, prepare_array
+from physnn.training import TrainState, check_finite, course_layout, flat_jit, make_epoch, prepare_array
 
 
 def _seed_or_fresh(seed):
@@ -43,10 +44,16 @@ def _initial_weights(dimensions, seed):
     rng = np.random.default_rng(seed)
     weights = []
     for n_in, n_out in zip(dimensions[:-1], dimensions[1:]):
-        W = rng.standard_normal((n_in, n_out)) / np.sqrt(n_in)
-        b = 0.01 * rng.standard_normal((1, n_out))
-        weights.append(jnp.asarray(np.concatenate([b, W], axis=0), dtype=jax.dtypes.canonicalize_dtype(np.float64)))
+        W = initializers.lecun_normal(rng, (n_in, n_out))
+        b = (0.01 * rng.standard_normal((1, n_out))).astype(W.dtype)
+        weights.append(jnp.asarray(np.concatenate([b, W], axis=0)))
     return weights
+
+
+def _qualified_name(func, module):
+    """"module.name" when ``func`` is ``module``'s own function of that name, else None."""
+    name = getattr(func, "__name__", None)
+    return f"{module.__name__}.{name}" if name and getattr(module, name, None) is func else None
 
 
 def _call_cost(cost_func, target, prediction, x, params):
@@ -135,7 +142,20 @@ class FFNN:
             scores["acc"] = accuracy(t, prediction)
         return scores
 
-    def _epoch_function(self, optimizer, n, layout, has_val):
+    def _program_key(self, scheduler, n, layout, has_val):
+        """What the epoch program computes, for the executable cache (``physnn._cache``); None when it
+        involves code the cache cannot name (user activations, costs or scheduler functions)."""
+        named = [_qualified_name(f, module) for f, module in ((self.hidden_func, activations),
+                                                              (self.output_func, activations),
+                                                              (self.cost_func, costs))]
+        config = scheduler.get_config()
+        if (None in named or type(scheduler).__module__ != Scheduler.__module__
+                or not all(type(v) in (bool, int, float) for v in config.values())):
+            return None
+        return repr(("FFNN", self.dimensions, named, type(scheduler).__name__, sorted(config.items()), n,
+                     tuple(layout), has_val))
+
+    def _epoch_function(self, optimizer, n, layout, has_val, cache_key):
         def loss_fn(weights, state, xb, yb, key, lam):
             return self._loss(weights, xb, yb, lam), (state, {})
 
@@ -147,7 +167,7 @@ class FFNN:
                 scores.update({f"val_{k}": v for k, v in self._scores(carry.params, X_val, t_val).items()})
             return carry, scores
 
-        return jax.jit(run)
+        return flat_jit(run, cache_key)
 
     def fit(self, X, t, scheduler: Scheduler, batches: int = 1, epochs: int = 100, lam: float = 0,
             X_val=None, t_val=None, verbose: bool = True) -> dict[str, np.ndarray]:
@@ -181,7 +201,8 @@ class FFNN:
 
         signature = (repr(scheduler), n, layout, has_val)
         if signature not in self._compiled:
-            self._compiled = {signature: self._epoch_function(optimizer, n, layout, has_val)}
+            key = self._program_key(scheduler, n, layout, has_val)
+            self._compiled = {signature: self._epoch_function(optimizer, n, layout, has_val, key)}
         run = self._compiled[signature]
 
         carry = TrainState(self.weights, optimizer.init(self.weights), {})

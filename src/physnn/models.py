@@ -22,6 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from physnn import initializers
 from physnn.callbacks import History, ProgressBar, run_callbacks
 from physnn.costs import as_loss
 from physnn.layers.base import Layer, as_shape
@@ -130,23 +131,25 @@ class Module:
         for a model with several inputs)."""
         multi = getattr(self, "_multi_input", False)
         input_shape = [as_shape(s) for s in input_shape] if multi else as_shape(input_shape)
-        traced = {}
+        params, traced = {}, {}
 
-        def initialise(key):
-            # Traced once and compiled as one program: far faster than running each initialiser eagerly.
-            x = [jnp.zeros((1, *s)) for s in input_shape] if multi else jnp.zeros((1, *input_shape))
-            params = {}
-            with LayerContext(params, {}, key=key, init=True) as ctx:
+        def initialise(x):
+            # Traced abstractly (jax.eval_shape, nothing is compiled or run): each layer's first call
+            # draws its parameters on the host (physnn.initializers) and the trace records the shapes.
+            with LayerContext(params, {}, init=True, seed=self.seed) as ctx:
                 y = self._call(x, False)
-            shape = [tuple(o.shape[1:]) for o in y] if isinstance(y, (list, tuple)) else tuple(y.shape[1:])
-            traced.update(layers=ctx.layers, output_shape=shape)
-            return params
+            traced["layers"] = ctx.layers
+            return y
 
-        self.params = flat_jit(initialise)(jax.random.PRNGKey(self.seed))
+        dtype = initializers.default_dtype()
+        spec = [jax.ShapeDtypeStruct((1, *s), dtype) for s in input_shape] if multi else \
+            jax.ShapeDtypeStruct((1, *input_shape), dtype)
+        y = jax.eval_shape(initialise, spec)
+        self.params = jax.tree_util.tree_map(jnp.asarray, params)
+        self.output_shape = [tuple(o.shape[1:]) for o in y] if isinstance(y, (list, tuple)) else tuple(y.shape[1:])
         self.input_shape = input_shape
         self.state = {}
         self._layers = traced["layers"]
-        self.output_shape = traced["output_shape"]
         self._compiled = {}
         return self
 

@@ -171,9 +171,15 @@ def rms_prop(eta, rho: float = 0.9) -> Optimizer:
     return Optimizer(lambda params: _base_state(params, s=True), update)
 
 
-def adam(eta=1e-3, rho: float = 0.9, rho2: float = 0.999) -> Optimizer:
+def adam(eta=1e-3, rho: float = 0.9, rho2: float = 0.999, delta: float = DELTA,
+         epsilon_hat: bool = False) -> Optimizer:
     """Adam (Kingma & Ba 2015): m_t = rho m_{t-1} + (1 - rho) g,  s_t = rho2 s_{t-1} + (1 - rho2) g^2,
     m^_t = m_t / (1 - rho^t),  s^_t = s_t / (1 - rho2^t),  change = eta_t m^_t / (sqrt(s^_t) + delta).
+
+    With ``epsilon_hat=True`` delta is added before the bias correction (the paper's "epsilon hat", the form
+    Keras and TensorFlow use, there with delta = 1e-7):
+    change = eta_t sqrt(1 - rho2^t) / (1 - rho^t) m_t / (sqrt(s_t) + delta). It matters when gradients are
+    small: early on, delta then weighs 1 / sqrt(1 - rho2^t) (up to ~32) times more.
 
     t counts updates. The course's Adam counts epochs in the bias correction and zeroes its moments at
     every epoch (``reset()`` at the end of each epoch), which restarts the moment estimates each epoch;
@@ -182,6 +188,7 @@ def adam(eta=1e-3, rho: float = 0.9, rho2: float = 0.999) -> Optimizer:
     eta = _eta_fn(eta)
     _check_fraction("rho", rho)
     _check_fraction("rho2", rho2)
+    _check_positive("delta", delta)
 
     def update(grads, state):
         step = state["step"] + 1
@@ -192,7 +199,10 @@ def adam(eta=1e-3, rho: float = 0.9, rho2: float = 0.999) -> Optimizer:
         # 1 - rho^t as -expm1(t log rho): no cancellation (in float32, 1 - 0.999 keeps only 4 digits)
         c1 = -jnp.expm1(t * math.log(rho)) if rho > 0 else 1.0
         c2 = -jnp.expm1(t * math.log(rho2)) if rho2 > 0 else 1.0
-        change = tree_map(lambda m, s: lr * (m / c1) / (jnp.sqrt(s / c2) + DELTA), m, s)
+        if epsilon_hat:
+            change = tree_map(lambda m, s: (lr * jnp.sqrt(c2) / c1) * m / (jnp.sqrt(s) + delta), m, s)
+        else:
+            change = tree_map(lambda m, s: lr * (m / c1) / (jnp.sqrt(s / c2) + delta), m, s)
         return change, {**state, "step": step, "m": m, "s": s}
 
     return Optimizer(lambda params: _base_state(params, m=True, s=True), update)
@@ -291,17 +301,21 @@ class RMS_prop(Scheduler):
 
 
 class Adam(Scheduler):
-    """Adam with bias correction by update count (see ``adam`` for the equations and the course difference)."""
+    """Adam with bias correction by update count (see ``adam`` for the equations, ``delta``, ``epsilon_hat``
+    and the course difference). ``compile(optimizer="adam")`` gives Keras's form:
+    ``Adam(1e-3, delta=1e-7, epsilon_hat=True)``."""
 
-    def __init__(self, eta=1e-3, rho: float = 0.9, rho2: float = 0.999):
+    def __init__(self, eta=1e-3, rho: float = 0.9, rho2: float = 0.999, delta: float = DELTA,
+                 epsilon_hat: bool = False):
         super().__init__(eta)
-        _check_fraction("rho", rho)
-        _check_fraction("rho2", rho2)
+        adam(eta, rho, rho2, delta, epsilon_hat)  # validates the hyperparameters
         self.rho = rho
         self.rho2 = rho2
+        self.delta = delta
+        self.epsilon_hat = bool(epsilon_hat)
 
     def functional(self):
-        return adam(self.eta, self.rho, self.rho2)
+        return adam(self.eta, self.rho, self.rho2, self.delta, self.epsilon_hat)
 
 
 SCHEDULERS = {"constant": Constant, "momentum": Momentum, "adagrad": Adagrad,
@@ -313,7 +327,7 @@ OPTIMIZER_NAMES = {
     "momentum": lambda: Momentum(0.01, 0.9),
     "adagrad": lambda: Adagrad(0.001),
     "rmsprop": lambda: RMS_prop(0.001, 0.9),
-    "adam": lambda: Adam(0.001),
+    "adam": lambda: Adam(0.001, delta=1e-7, epsilon_hat=True),
 }
 
 

@@ -20,6 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from physnn import _cache
 from physnn.schedulers import Optimizer
 
 
@@ -130,18 +131,22 @@ def prepare_array(value, name: str, dtype=None) -> np.ndarray:
     return array
 
 
-def flat_jit(fn):
+def flat_jit(fn, cache_key: str | None = None):
     """``jax.jit`` over flat lists of arrays: ``fn(*args)`` with any pytrees in and out.
 
     The compiled program sees only positional leaves, so dictionary keys such as auto-generated layer names
     ("dense_3") do not enter it. JAX's persistent compilation cache keys on the program text, which would
     otherwise include those names; flattening lets two identical architectures share one compiled program.
+
+    ``cache_key``, when given, must describe everything ``fn`` computes besides its argument shapes (see
+    ``physnn._cache``): a new process then loads the compiled program from physnn's executable cache
+    without tracing ``fn``.
     """
-    compiled = {}
+    programs = {}
 
     def wrapped(*args):
         leaves, treedef = jax.tree_util.tree_flatten(args)
-        if treedef not in compiled:
+        if treedef not in programs:
             out_tree = {}
 
             def flat_fn(*flat):
@@ -149,9 +154,15 @@ def flat_jit(fn):
                 out_leaves, out_tree["treedef"] = jax.tree_util.tree_flatten(out)
                 return out_leaves
 
-            compiled[treedef] = (jax.jit(flat_fn), out_tree)
-        jitted, out_tree = compiled[treedef]
-        out_leaves = jitted(*leaves)
+            programs[treedef] = (jax.jit(flat_fn), out_tree, {})
+        jitted, out_tree, executables = programs[treedef]
+        run = jitted
+        if cache_key is not None:
+            signature = tuple((jnp.shape(x), jnp.result_type(x)) for x in leaves)
+            if signature not in executables:
+                executables[signature] = _cache.load_or_compile(jitted, leaves, cache_key, out_tree) or jitted
+            run = executables[signature]
+        out_leaves = run(*leaves)
         return jax.tree_util.tree_unflatten(out_tree["treedef"], out_leaves)
 
     return wrapped

@@ -39,7 +39,7 @@ def test_dense_on_the_last_axis_of_rank3_input():
 
 
 def test_dense_init_is_glorot_uniform_with_zero_bias():
-    params = jax.jit(lambda k: Dense(200).init(k, (300,)))(jax.random.PRNGKey(0))
+    params = Dense(200).init(np.random.default_rng(0), (300,))
     limit = np.sqrt(6 / 500)
     w = np.asarray(params["kernel"])
     assert w.shape == (300, 200) and np.abs(w).max() <= limit
@@ -133,3 +133,27 @@ def test_conv_output_shapes_follow_keras():
 def test_conv_bad_arguments_raise(kwargs, arg):
     with pytest.raises(ValueError, match=arg):
         Conv2D(**kwargs)
+
+
+@pytest.mark.parametrize("layer, shape", [(Conv1D(4, 3, strides=2, padding="same"), (2, 9, 3)),
+                                          (Conv2D(5, (3, 2), padding="same"), (2, 7, 6, 3)),
+                                          (Conv2D(5, 3, strides=(2, 1)), (2, 7, 6, 3))])
+def test_conv_im2col_equals_direct_convolution(layer, shape, monkeypatch):
+    """Both code paths of ``_Conv.apply`` (patch matrix product, lax.conv) give the same values and gradients."""
+    import physnn.layers.conv as conv
+
+    def value_and_grads():
+        x = jnp.asarray(random_input(shape, 0))
+        params = jax.tree_util.tree_map(jnp.asarray, layer.init(np.random.default_rng(0), shape[1:]))
+
+        def loss(p, x):
+            return jnp.sum(jnp.sin(layer.apply(p, x)))
+        return layer.apply(params, x), jax.grad(loss, argnums=(0, 1))(params, x)
+
+    with jax.enable_x64(True):
+        y_patches, g_patches = value_and_grads()
+        monkeypatch.setattr(conv, "IM2COL_MAX_ELEMENTS", 0)
+        y_direct, g_direct = value_and_grads()
+    np.testing.assert_allclose(y_patches, y_direct, rtol=1e-12, atol=1e-12)
+    for a, b in zip(jax.tree_util.tree_leaves(g_patches), jax.tree_util.tree_leaves(g_direct), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)

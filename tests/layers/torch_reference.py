@@ -76,12 +76,11 @@ def compare_with_torch(layer, x, module, to_torch, *, torch_input=None, torch_ou
 def random_params(layer, input_shape, seed=0, scale=0.5):
     """Parameters of ``layer``'s shapes drawn from N(0, scale^2) with numpy (float64).
 
-    Random biases (not the zeros of ``init``) test where every parameter goes; numpy instead of
-    ``layer.init`` keeps the tests free of compiling the PRNG for every shape.
+    Random biases (not the zeros of ``init``) test where every parameter goes.
     """
-    shapes = jax.eval_shape(lambda k: layer.init(k, tuple(input_shape)), jax.random.PRNGKey(0))
+    shapes = layer.init(np.random.default_rng(seed), tuple(input_shape))
     rng = np.random.default_rng(seed)
-    return jax.tree_util.tree_map(lambda s: scale * rng.normal(size=s.shape), shapes)
+    return jax.tree_util.tree_map(lambda s: scale * rng.normal(size=np.shape(s)), shapes)
 
 
 def tf_same_padding(length: int, window: int, stride: int) -> tuple[int, int]:

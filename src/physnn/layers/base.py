@@ -4,7 +4,8 @@ A layer never owns arrays. Its three functions are
 
 * ``output_shape(input_shape) -> shape``  validates a per-sample shape (no batch axis) and raises
   ``ValueError`` naming the layer, the expected and the received shape;
-* ``init(key, input_shape) -> params``     a dict of arrays (``{}`` for a layer without weights);
+* ``init(rng, input_shape) -> params``     a dict of arrays (``{}`` for a layer without weights), drawn
+  from the NumPy generator ``rng`` (see ``physnn.initializers`` for why initial values come from the host);
 * ``apply(params, x, *, key=None, training=False) -> y``  the forward map on a batch x of shape
   [batch, *input_shape], ``key`` a PRNG key for random layers (Dropout), ``training`` their switch.
 
@@ -93,8 +94,8 @@ class Layer:
         """The per-sample output shape for a per-sample ``input_shape``; ValueError if it does not fit."""
         return tuple(input_shape)
 
-    def init(self, key, input_shape: tuple) -> dict:
-        """Create the parameters for a per-sample ``input_shape`` from the PRNG ``key``."""
+    def init(self, rng: np.random.Generator, input_shape: tuple) -> dict:
+        """Create the parameters for a per-sample ``input_shape``, random ones drawn from ``rng``."""
         return {}
 
     def apply(self, params: dict, x, *, key=None, training: bool = False):
@@ -122,8 +123,8 @@ class Layer:
         """Number of scalar parameters the layer creates for ``input_shape`` (Keras's count)."""
         import jax
 
-        shapes = jax.eval_shape(lambda k: self.init(k, as_shape(input_shape)), jax.random.PRNGKey(0))
-        return int(sum(np.prod(s.shape) for s in jax.tree_util.tree_leaves(shapes)))
+        params = self.init(np.random.default_rng(0), as_shape(input_shape))
+        return int(sum(np.size(p) for p in jax.tree_util.tree_leaves(params)))
 
     def shape_error(self, expected: str, received) -> ValueError:
         """A ValueError naming this layer, the expected and the received per-sample shape."""

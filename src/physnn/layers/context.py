@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 
 import jax
+import numpy as np
 
 _local = threading.local()
 
@@ -30,17 +31,20 @@ class LayerContext:
         state: dict layer-name -> state of stateful layers (filled when missing).
         key: PRNG key for random layers, or None; each layer call gets ``fold_in(key, call_index)``.
         training: whether Dropout and friends are active.
-        init: create missing parameters instead of failing.
+        init: create missing parameters instead of failing; the i-th layer call draws them from
+            ``numpy.random.default_rng((seed, i))``.
         batch_size: the batch size used to create missing state.
+        seed: the model's seed (``init`` mode).
     """
 
-    def __init__(self, params, state, key=None, training=False, init=False, batch_size=1):
+    def __init__(self, params, state, key=None, training=False, init=False, batch_size=1, seed=0):
         self.params = params
         self.state = state
         self.key = key
         self.training = training
         self.init = init
         self.batch_size = batch_size
+        self.seed = seed
         self.layers = {}  # name -> (layer, per-sample output shape), in call order
         self._calls = 0
 
@@ -65,8 +69,7 @@ class LayerContext:
             if not self.init:
                 raise ValueError(f"Layer '{layer.name}' has no parameters in this model; was it created "
                                  "after the model was built?")
-            init_key = jax.random.PRNGKey(0) if key is None else key
-            self.params[layer.name] = layer.init(init_key, sample_shape)
+            self.params[layer.name] = layer.init(np.random.default_rng((self.seed, self._calls)), sample_shape)
         if layer.stateful and layer.name not in self.state:
             self.state[layer.name] = layer.init_state(batch_size, sample_shape)
         y, new_state = layer.forward(self.params[layer.name], self.state.get(layer.name, {}), x,

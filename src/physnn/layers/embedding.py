@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 
+from physnn import initializers
 from physnn.layers.base import Layer
 from physnn.layers.dense import check_positive_int
 
@@ -29,9 +29,8 @@ class Embedding(Layer):
     def output_shape(self, input_shape):
         return (*tuple(input_shape), self.output_dim)
 
-    def init(self, key, input_shape):
-        table = jax.random.uniform(key, (self.input_dim, self.output_dim), minval=-0.05, maxval=0.05)
-        return {"embeddings": table}
+    def init(self, rng, input_shape):
+        return {"embeddings": initializers.uniform(rng, (self.input_dim, self.output_dim), -0.05, 0.05)}
 
     def apply(self, params, x, *, key=None, training=False):
         x = jnp.asarray(x)

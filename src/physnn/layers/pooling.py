@@ -1,4 +1,9 @@
-"""Pooling layers (max, average, min) over 1-D and 2-D channels-last inputs, via ``lax.reduce_window``."""
+"""Pooling layers (max, average, min) over 1-D and 2-D channels-last inputs.
+
+Non-overlapping 'valid' windows (strides == pool_size, the usual case) are a reshape and a reduction over
+the window axes, which XLA runs several times faster on a CPU than ``lax.reduce_window`` and its
+select-and-scatter gradient; other windows go through ``lax.reduce_window``.
+"""
 
 from __future__ import annotations
 
@@ -50,11 +55,22 @@ class _Pooling(Layer):
         return jax.lax.reduce_window(x, np.array(init, x.dtype), op, (1, *self.pool_size, 1),
                                      (1, *self.strides, 1), self.padding.upper())
 
+    def _blocks(self, x):
+        """Non-overlapping windows as axes: x [batch, *spatial, c] -> [batch, n_1, k_1, ..., n_r, k_r, c]."""
+        shape, crop = [x.shape[0]], [slice(None)]
+        for n, k in zip(x.shape[1:-1], self.pool_size, strict=True):
+            shape += [n // k, k]
+            crop.append(slice(0, n // k * k))
+        return x[tuple(crop)].reshape(*shape, x.shape[-1])
+
     def apply(self, params, x, *, key=None, training=False):
         """x [batch, *spatial, channels] -> y [batch, *spatial_out, channels]."""
         x = jnp.asarray(x)
         if not jnp.issubdtype(x.dtype, jnp.floating):
             x = x.astype(jnp.result_type(float))
+        if self.padding == "valid" and self.strides == self.pool_size:
+            reduce = {"max": jnp.max, "min": jnp.min, "average": jnp.mean}[self.reduction]
+            return reduce(self._blocks(x), axis=tuple(range(2, 2 * self.rank + 1, 2)))
         if self.reduction == "max":
             return self._window(x, -jnp.inf, jax.lax.max)
         if self.reduction == "min":

@@ -13,6 +13,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from physnn import initializers
 from physnn.activations import get_activation
 from physnn.layers.base import Layer
 from physnn.layers.dense import check_positive_int
@@ -46,19 +47,18 @@ class _Recurrent(Layer):
             raise self.shape_error("(time, features) with a known number of features", input_shape)
         return (input_shape[0], self.units) if self.return_sequences else (self.units,)
 
-    def _bias(self, dtype):
-        return jnp.zeros((self.gates * self.units,), dtype)
+    def _bias(self):
+        return initializers.zeros((self.gates * self.units,))
 
-    def init(self, key, input_shape):
+    def init(self, rng, input_shape):
         self.output_shape(input_shape)
-        k1, k2 = jax.random.split(key)
         n = self.units
         params = {
-            "kernel": jax.nn.initializers.glorot_uniform()(k1, (input_shape[1], self.gates * n)),
-            "recurrent_kernel": jax.nn.initializers.orthogonal()(k2, (n, self.gates * n)),
+            "kernel": initializers.glorot_uniform(rng, (input_shape[1], self.gates * n)),
+            "recurrent_kernel": initializers.orthogonal(rng, (n, self.gates * n)),
         }
         if self.use_bias:
-            params["bias"] = self._bias(params["kernel"].dtype)
+            params["bias"] = self._bias()
         return params
 
     def init_state(self, batch_size, input_shape):
@@ -161,9 +161,10 @@ class LSTM(_Recurrent):
         self._setup(units, activation, use_bias, return_sequences, stateful, go_backwards)
         self.recurrent_activation = get_activation(recurrent_activation)
 
-    def _bias(self, dtype):
-        n = self.units
-        return jnp.zeros((4 * n,), dtype).at[n:2 * n].set(1.0)
+    def _bias(self):
+        bias = initializers.zeros((4 * self.units,))
+        bias[self.units:2 * self.units] = 1.0  # forget gate (unit_forget_bias, as Keras)
+        return bias
 
     def _step(self, params, state, xw_t):
         z = xw_t + state["h"] @ params["recurrent_kernel"]
@@ -202,9 +203,8 @@ class GRU(_Recurrent):
         self.recurrent_activation = get_activation(recurrent_activation)
         self.reset_after = bool(reset_after)
 
-    def _bias(self, dtype):
-        shape = (2, 3 * self.units) if self.reset_after else (3 * self.units,)
-        return jnp.zeros(shape, dtype)
+    def _bias(self):
+        return initializers.zeros((2, 3 * self.units) if self.reset_after else (3 * self.units,))
 
     def _input_projection(self, params, x):
         xw = jnp.matmul(x, params["kernel"])
@@ -276,10 +276,9 @@ class Bidirectional(Layer):
             return (*shape[:-1], 2 * shape[-1])
         return shape
 
-    def init(self, key, input_shape):
-        kf, kb = jax.random.split(key)
-        return {"forward": self.forward_layer.init(kf, input_shape),
-                "backward": self.backward_layer.init(kb, input_shape)}
+    def init(self, rng, input_shape):
+        return {"forward": self.forward_layer.init(rng, input_shape),
+                "backward": self.backward_layer.init(rng, input_shape)}
 
     def init_state(self, batch_size, input_shape):
         return {"forward": self.forward_layer.init_state(batch_size, input_shape),

@@ -1,0 +1,68 @@
+"""Initial parameter values, drawn on the host from an explicit NumPy generator.
+
+Every function takes a ``numpy.random.Generator`` (seeded by the model, so the same seed gives the same
+weights) and returns a NumPy array in JAX's default float dtype (float32, float64 with x64 enabled).
+Initial weights are drawn once per model; doing it with ``jax.random`` would compile a program for it,
+which cost more than compiling a training epoch (measured 5.6 CPU-s for the digits FFNN, against 0.2 s on
+the host). For a kernel of shape (k_1, ..., k_r, n_in, n_out) the fans are
+
+    fan_in = n_in * prod(k),   fan_out = n_out * prod(k).
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import numpy as np
+
+
+def default_dtype() -> np.dtype:
+    """JAX's default float dtype: float32, or float64 when ``jax_enable_x64`` is on."""
+    return np.dtype(jax.dtypes.canonicalize_dtype(np.float64))
+
+
+def fans(shape) -> tuple[int, int]:
+    """(fan_in, fan_out) of a weight of ``shape``: the last two axes times the receptive field."""
+    if len(shape) < 2:
+        raise ValueError(f"fans need a weight of at least 2 axes, got shape {tuple(shape)}")
+    receptive = math.prod(shape[:-2])
+    return shape[-2] * receptive, shape[-1] * receptive
+
+
+def zeros(shape) -> np.ndarray:
+    """All zeros (biases)."""
+    return np.zeros(shape, default_dtype())
+
+
+def uniform(rng: np.random.Generator, shape, low: float, high: float) -> np.ndarray:
+    """U(low, high) entries (Keras's Embedding uses low = -0.05, high = 0.05)."""
+    return rng.uniform(low, high, shape).astype(default_dtype())
+
+
+def glorot_uniform(rng: np.random.Generator, shape) -> np.ndarray:
+    """Glorot/Xavier uniform: W ~ U(-a, a) with a = sqrt(6 / (fan_in + fan_out)) (Keras's default kernel)."""
+    fan_in, fan_out = fans(shape)
+    limit = math.sqrt(6.0 / (fan_in + fan_out))
+    return uniform(rng, shape, -limit, limit)
+
+
+def lecun_normal(rng: np.random.Generator, shape) -> np.ndarray:
+    """LeCun normal (untruncated): W ~ N(0, 1 / fan_in)."""
+    fan_in, _ = fans(shape)
+    return (rng.standard_normal(shape) / math.sqrt(fan_in)).astype(default_dtype())
+
+
+def orthogonal(rng: np.random.Generator, shape) -> np.ndarray:
+    """A random orthogonal matrix (Keras's recurrent kernel): orthonormal rows or columns, whichever are fewer.
+
+    Q of the QR decomposition of a standard normal matrix, with the signs of R's diagonal moved into Q so
+    that Q is uniformly distributed (Saxe et al. 2014; Mezzadri 2007).
+    """
+    rows, cols = math.prod(shape[:-1]), shape[-1]
+    a = rng.standard_normal((max(rows, cols), min(rows, cols)))
+    q, r = np.linalg.qr(a)
+    q = q * np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    return q.reshape(shape).astype(default_dtype())

@@ -1,0 +1,94 @@
+"""The compilation caches: JAX's persistent cache is on, and physnn's executable cache skips tracing."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from physnn import FFNN, LRELU, Adam, CostCrossEntropy, _cache, softmax
+from physnn.training import flat_jit
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("PHYSNN_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("PHYSNN_NO_CACHE", raising=False)
+    return tmp_path / "executables"
+
+
+def test_cache_dir_follows_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("PHYSNN_CACHE_DIR", str(tmp_path))
+    assert _cache.cache_dir() == tmp_path
+    monkeypatch.setenv("PHYSNN_NO_CACHE", "1")
+    assert _cache.cache_dir() is None
+
+
+def _counting(calls):
+    def fn(params, x):
+        calls.append(1)
+        return {"y": jnp.tanh(x @ params["w"]), "n": jnp.sum(x)}
+    return fn
+
+
+def test_executable_cache_hit_skips_tracing_and_gives_the_same_numbers(cache):
+    params, x = {"w": jnp.ones((3, 2))}, jnp.arange(12.0).reshape(4, 3) / 10
+    calls = []
+    first = flat_jit(_counting(calls), cache_key="test-program")(params, x)
+    assert len(calls) == 1 and len(list(cache.glob("*.pkl"))) == 1
+    second = flat_jit(_counting(calls), cache_key="test-program")(params, x)  # as a new process would
+    assert len(calls) == 1, "a cache hit must not trace the function"
+    assert jax.tree_util.tree_structure(second) == jax.tree_util.tree_structure(first)
+    np.testing.assert_array_equal(second["y"], first["y"])
+    flat_jit(_counting(calls), cache_key="test-program")(params, x[:2])  # new shapes: a new program
+    assert len(calls) == 2 and len(list(cache.glob("*.pkl"))) == 2
+
+
+def test_a_damaged_cache_entry_is_recompiled(cache):
+    params, x = {"w": jnp.ones((3, 2))}, jnp.ones((4, 3))
+    calls = []
+    expected = flat_jit(_counting(calls), cache_key="damaged")(params, x)
+    (entry,) = cache.glob("*.pkl")
+    entry.write_bytes(b"not a pickle")
+    again = flat_jit(_counting(calls), cache_key="damaged")(params, x)
+    assert len(calls) == 2
+    np.testing.assert_array_equal(again["y"], expected["y"])
+    assert entry.read_bytes() != b"not a pickle"
+
+
+def test_no_executable_cache_without_a_key_or_when_off(cache, monkeypatch):
+    flat_jit(_counting([]))(({"w": jnp.ones((3, 2))}), jnp.ones((4, 3)))
+    assert not cache.exists()
+    monkeypatch.setenv("PHYSNN_NO_CACHE", "1")
+    flat_jit(_counting([]), cache_key="off")(({"w": jnp.ones((3, 2))}), jnp.ones((4, 3)))
+    assert not cache.exists()
+
+
+def _digits_like(n=60):
+    rng = np.random.default_rng(0)
+    return rng.random((n, 8)), np.eye(3)[rng.integers(0, 3, n)]
+
+
+def test_ffnn_second_process_loads_the_epoch_and_trains_identically(cache, monkeypatch):
+    X, t = _digits_like()
+    scores, traces = [], []
+    for _ in range(2):  # a fresh FFNN has no compiled epoch, as in a new process
+        net = FFNN((8, 16, 3), LRELU, softmax, CostCrossEntropy, seed=3)
+        traced = []
+        forward = net._forward
+        monkeypatch.setattr(net, "_forward", lambda w, x, traced=traced, forward=forward:
+                            traced.append(1) or forward(w, x))
+        scores.append(net.fit(X, t, Adam(0.01), batches=4, epochs=3, verbose=False))
+        traces.append(len(traced))
+    assert traces[0] > 0 and traces[1] == 0, "the second fit must load the compiled epoch, not trace it"
+    assert len(list(cache.glob("*.pkl"))) == 1
+    for k in scores[0]:
+        np.testing.assert_array_equal(scores[0][k], scores[1][k])
+
+
+def test_ffnn_with_a_user_activation_is_not_cached(cache):
+    X, t = _digits_like()
+    FFNN((8, 4, 3), lambda z: jnp.tanh(z), softmax, CostCrossEntropy, seed=0).fit(X, t, Adam(0.01), epochs=1,
+                                                                                  verbose=False)
+    FFNN((8, 4, 3), LRELU, softmax, CostCrossEntropy, seed=0).fit(X, t, Adam(lambda s: 0.01), epochs=1,
+                                                                  verbose=False)
+    assert not cache.exists()
