@@ -1,5 +1,8 @@
 """The compilation caches: JAX's persistent cache is on, and physnn's executable cache skips tracing."""
 
+import collections
+import itertools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -92,3 +95,56 @@ def test_ffnn_with_a_user_activation_is_not_cached(cache):
     FFNN((8, 4, 3), LRELU, softmax, CostCrossEntropy, seed=0).fit(X, t, Adam(lambda s: 0.01), epochs=1,
                                                                   verbose=False)
     assert not cache.exists()
+
+
+def _iris_like_model(style):
+    from physnn import Model, Sequential
+    from physnn.layers import Dense, Input
+
+    if style == "sequential":
+        model = Sequential([Input((4,)), Dense(8, activation="relu"), Dense(3, activation="softmax")], seed=1)
+    else:
+        x = Input((4,))
+        model = Model(x, Dense(3, activation="softmax")(Dense(8, activation="relu")(x)), seed=1)
+    return model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+
+
+@pytest.mark.parametrize("style", ["sequential", "functional"])
+def test_model_second_build_loads_the_epoch_and_trains_identically(cache, monkeypatch, style):
+    from physnn.layers import Dense
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(40, 4)), np.eye(3)[rng.integers(0, 3, 40)]
+    import physnn.layers.base as base
+
+    histories, traces = [], []
+    for _ in range(2):  # a new model whose layers get the same names, as in a new process running the same script
+        monkeypatch.setattr(base, "_name_counters", collections.defaultdict(itertools.count))
+        model = _iris_like_model(style)
+        traced = []
+        apply = Dense.apply
+        monkeypatch.setattr(Dense, "apply", lambda self, *a, traced=traced, apply=apply, **k:
+                            traced.append(1) or apply(self, *a, **k))
+        histories.append(model.fit(x, y, epochs=3, batch_size=8, validation_split=0.25, verbose=0).history)
+        monkeypatch.setattr(Dense, "apply", apply)
+        traces.append(len(traced))
+    assert traces[0] > 0 and traces[1] == 0, "the second fit must load the compiled epoch, not trace it"
+    assert histories[0] == histories[1]
+
+
+def test_model_with_a_custom_loss_is_not_cached(cache):
+    model = _iris_like_model("sequential")
+    model.compile(optimizer="adam", loss=lambda t, p: jnp.mean((t - p) ** 2))
+    model.fit(np.ones((8, 4)), np.ones((8, 3)), epochs=1, verbose=0)
+    assert not cache.exists()
+
+
+def test_models_with_other_layer_names_keep_their_own_parameter_names(cache):
+    """Regression: a cached epoch must not hand back another model's parameter tree (its layer names)."""
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(16, 4)), np.eye(3)[rng.integers(0, 3, 16)]
+    for _ in range(2):  # the second model's layers are named dense_2, dense_3, ...
+        model = _iris_like_model("sequential")
+        model.fit(x, y, epochs=1, verbose=0)
+        assert sorted(model.params) == sorted(layer.name for layer in model.layers)
+        assert model.predict(x).shape == (16, 3)

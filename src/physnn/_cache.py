@@ -69,12 +69,13 @@ def _environment() -> str:
                  [str(d) for d in jax.devices()], bool(jax.config.jax_enable_x64), platform.machine(), flags))
 
 
-def _executable_path(key: str, leaves) -> Path | None:
+def _executable_path(key: str, treedef, leaves) -> Path | None:
     directory = cache_dir()
     if directory is None:
         return None
+    # the argument structure (dictionary keys such as layer names included) fixes the output structure
     signature = [(tuple(jnp.shape(x)), str(jnp.result_type(x)), isinstance(x, (int, float))) for x in leaves]
-    name = hashlib.sha256(repr((key, signature, _environment())).encode()).hexdigest()
+    name = hashlib.sha256(repr((key, str(treedef), signature, _environment())).encode()).hexdigest()
     return directory / "executables" / f"{name}.pkl"
 
 
@@ -94,13 +95,13 @@ def _persistent_cache_off():
         compilation_cache.reset_cache()
 
 
-def load_or_compile(jitted, leaves, key: str, out_tree: dict):
+def load_or_compile(jitted, treedef, leaves, key: str, out_tree: dict):
     """The compiled ``jitted`` for arguments ``leaves``, from the executable cache when ``key`` was seen.
 
     Arguments:
         jitted: a ``jax.jit`` function of flat array arguments returning a flat list; tracing it stores the
             structure of the caller's output in ``out_tree["treedef"]``.
-        leaves: the arguments (arrays or Python scalars).
+        treedef, leaves: the caller's arguments, flattened (leaves are arrays or Python scalars).
         key: a complete description of the program ``jitted`` computes (same key -> same program).
         out_tree: filled with "treedef" from the cache on a hit.
     Returns:
@@ -109,7 +110,7 @@ def load_or_compile(jitted, leaves, key: str, out_tree: dict):
     """
     from jax.experimental import serialize_executable
 
-    path = _executable_path(key, leaves)
+    path = _executable_path(key, treedef, leaves)
     if path is None:
         return None
     if path.exists():

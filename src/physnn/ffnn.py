@@ -46,7 +46,7 @@ def _initial_weights(dimensions, seed):
     for n_in, n_out in zip(dimensions[:-1], dimensions[1:]):
         W = initializers.lecun_normal(rng, (n_in, n_out))
         b = (0.01 * rng.standard_normal((1, n_out))).astype(W.dtype)
-        weights.append(jnp.asarray(np.concatenate([b, W], axis=0)))
+        weights.append(jax.device_put(np.concatenate([b, W], axis=0)))
     return weights
 
 
@@ -159,9 +159,9 @@ class FFNN:
         def loss_fn(weights, state, xb, yb, key, lam):
             return self._loss(weights, xb, yb, lam), (state, {})
 
-        def run(carry, X, t, X_val, t_val, key, epoch_index, lam):
+        def run(carry, X, t, X_val, t_val, seed, epoch_index, lam):
             epoch = make_epoch(lambda w, s, x, y, k: loss_fn(w, s, x, y, k, lam), optimizer, n, layout)
-            carry, _ = epoch(carry, X, t, jax.random.fold_in(key, epoch_index))
+            carry, _ = epoch(carry, X, t, jax.random.fold_in(jax.random.PRNGKey(seed), epoch_index))
             scores = {f"train_{k}": v for k, v in self._scores(carry.params, X, t).items()}
             if has_val:
                 scores.update({f"val_{k}": v for k, v in self._scores(carry.params, X_val, t_val).items()})
@@ -206,20 +206,21 @@ class FFNN:
         run = self._compiled[signature]
 
         carry = TrainState(self.weights, optimizer.init(self.weights), {})
-        key = jax.random.PRNGKey(self.seed + 1_000_003 * (1 + self._fits))
+        # host-side values and device_put only: eager jnp / jax.random calls would each compile a program
+        seed = np.uint32((self.seed + 1_000_003 * (1 + self._fits)) % 2**32)
         self._fits += 1
-        X, t = jnp.asarray(X), jnp.asarray(t)
-        X_val = None if not has_val else jnp.asarray(X_val)
-        t_val = None if not has_val else jnp.asarray(t_val)
-        lam = jnp.asarray(lam, X.dtype)
+        X, t, X_val, t_val, lam = jax.device_put((X, t, X_val, t_val, np.asarray(lam, X.dtype)))
 
         history: dict[str, list] = {}
         progress = ProgressBar(epochs, "FFNN") if verbose else None
         if progress:
             progress.on_train_begin()
         try:
+            pending = run(carry, X, t, X_val, t_val, seed, 0, lam)
             for e in range(epochs):
-                carry, scores = run(carry, X, t, X_val, t_val, key, e, lam)
+                carry, scores = pending
+                if e + 1 < epochs:  # queue the next epoch before waiting for this one's scores
+                    pending = run(carry, X, t, X_val, t_val, seed, e + 1, lam)
                 scores = {k: float(v) for k, v in jax.device_get(scores).items()}
                 check_finite(scores, e + 1, hint=f" (eta={getattr(scheduler, 'eta', '?')})")
                 self.weights = carry.params

@@ -17,6 +17,7 @@ training objective is
 from __future__ import annotations
 
 import inspect
+import json
 
 import jax
 import jax.numpy as jnp
@@ -145,7 +146,7 @@ class Module:
         spec = [jax.ShapeDtypeStruct((1, *s), dtype) for s in input_shape] if multi else \
             jax.ShapeDtypeStruct((1, *input_shape), dtype)
         y = jax.eval_shape(initialise, spec)
-        self.params = jax.tree_util.tree_map(jnp.asarray, params)
+        self.params = jax.device_put(params)
         self.output_shape = [tuple(o.shape[1:]) for o in y] if isinstance(y, (list, tuple)) else tuple(y.shape[1:])
         self.input_shape = input_shape
         self.state = {}
@@ -228,12 +229,32 @@ class Module:
         metrics = {name: fn(yb, y_pred) for name, fn in self.metrics}
         return data_loss + self.regularization(params), (state, metrics)
 
+    def _program_key(self, *details) -> str | None:
+        """What a compiled program of this model computes, for physnn's executable cache (``physnn._cache``):
+        the architecture, the compile settings and ``details``. None when user code is involved (a subclassed
+        model, a custom layer, activation, loss, metric or learning-rate function), which JAX then traces."""
+        from physnn import costs, metrics, saving
+
+        try:
+            architecture = saving._model_config(self)
+        except ValueError:  # a custom activation cannot be named
+            return None
+        compiled = saving._compile_config(self) if self.loss is not None else None
+        if (architecture["kind"] == "Subclassed"
+                or any(not type(layer).__module__.startswith("physnn.") for layer in self.layers)
+                or compiled is None or compiled["optimizer"] is None
+                or not (isinstance(self.loss, str) or getattr(costs, compiled["loss"] or "", None) is self.loss)
+                or any(metrics.METRICS.get(name) is not fn for name, fn in self.metrics)):
+            return None
+        del architecture["name"], architecture["seed"]  # neither enters a compiled program
+        return json.dumps(["Module", architecture, compiled, *details], sort_keys=True, default=repr)
+
     def _evaluate_fn(self):
         if "evaluate" not in self._compiled:
             def evaluate(params, state, x, y):
                 loss, (_, metrics) = self._objective(params, state, x, y, None, False)
                 return {"loss": loss, **metrics}
-            self._compiled["evaluate"] = flat_jit(evaluate)
+            self._compiled["evaluate"] = flat_jit(evaluate, self._program_key("evaluate"))
         return self._compiled["evaluate"]
 
     def _epoch_fn(self, n, layout, shuffle, has_val):
@@ -243,14 +264,14 @@ class Module:
                                self._optimizer_fn, n, layout, shuffle)
             evaluate = self._evaluate_fn()
 
-            def run(carry, x, y, x_val, y_val, key, epoch_index):
-                carry, logs = epoch(carry, x, y, jax.random.fold_in(key, epoch_index))
+            def run(carry, x, y, x_val, y_val, seed, epoch_index):
+                carry, logs = epoch(carry, x, y, jax.random.fold_in(jax.random.PRNGKey(seed), epoch_index))
                 if has_val:
                     logs.update({f"val_{k}": v for k, v in evaluate(carry.params, carry.state,
                                                                     x_val, y_val).items()})
                 return carry, logs
 
-            self._compiled[signature] = flat_jit(run)
+            self._compiled[signature] = flat_jit(run, self._program_key(*signature))
         return self._compiled[signature]
 
     def fit(self, x, y, epochs=1, batch_size=32, validation_split=0.0, validation_data=None, shuffle=True,
@@ -303,14 +324,16 @@ class Module:
         for callback in callbacks:
             callback.set_model(self)
         # An explicit seed fixes this fit's shuffling and dropout; otherwise each fit draws the next stream.
-        key = jax.random.PRNGKey(self.seed + 1_000_003 * self._fits if seed is None else seed)
+        # (The key is made inside the compiled epoch: eager jax.random calls would each compile a program.)
+        fit_seed = np.uint32((self.seed + 1_000_003 * self._fits if seed is None else seed) % 2**32)
+        x, y, x_val, y_val = jax.device_put((x, y, x_val, y_val))
         self._fits += 1
         self.stop_training = False
         run_callbacks(callbacks, "on_train_begin", {})
         try:
             for epoch in range(initial_epoch, epochs):
                 carry = TrainState(self.params, self.opt_state, self.state)
-                carry, logs = run(carry, x, y, x_val, y_val, key, epoch)
+                carry, logs = run(carry, x, y, x_val, y_val, fit_seed, epoch)
                 self.params, self.opt_state, self.state = carry
                 logs = {k: float(v) for k, v in jax.device_get(logs).items()}
                 check_finite(logs, epoch + 1, hint=self._lr_hint())
@@ -339,7 +362,7 @@ class Module:
         self._ensure_built(x)
         if "predict" not in self._compiled:
             self._compiled["predict"] = flat_jit(
-                lambda params, state, x: self.forward(params, state, x, None, False)[0])
+                lambda params, state, x: self.forward(params, state, x, None, False)[0], self._program_key("predict"))
         if batch_size is None:
             return jax.tree_util.tree_map(np.asarray, self._compiled["predict"](self.params, self._fresh_state(x), x))
         parts = [self._compiled["predict"](self.params, self._fresh_state(_take(x, slice(i, i + batch_size))),
@@ -393,12 +416,12 @@ class Module:
         x = prepare_array(x, name)
         if x.ndim == 0:
             raise ValueError(f"{name} must have a batch axis, got a scalar")
-        return jnp.asarray(x if x.dtype.kind in "iu" else x.astype(np.float32))
+        return x if x.dtype.kind in "iu" else x.astype(np.float32)
 
     def _as_target(self, y, name):
         y = prepare_array(y, name)
         sparse = isinstance(self.loss, str) and self.loss.startswith("sparse")
-        return jnp.asarray(y.astype(np.int32) if sparse else y.astype(np.float32))
+        return y.astype(np.int32) if sparse else y.astype(np.float32)
 
     def _match_target(self, y, name):
         """``y`` shaped like the model's output: a 1-D ``y`` of a single-output model becomes a column, and a
@@ -443,7 +466,7 @@ class Module:
         if len(weights) != len(leaves) or any(np.shape(w) != l.shape for w, l in zip(weights, leaves)):
             raise ValueError("set_weights: the arrays do not match the model's parameter shapes "
                              f"{[l.shape for l in leaves]}")
-        self.params = jax.tree_util.tree_unflatten(treedef, [jnp.asarray(w) for w in weights])
+        self.params = jax.tree_util.tree_unflatten(treedef, [jax.device_put(np.asarray(w)) for w in weights])
 
     def __repr__(self):
         return f"<{type(self).__name__} '{self.name}' built={self.built}>"

@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 DELTA = 1e-8
 
@@ -82,10 +83,16 @@ def _eta_fn(eta) -> Callable:
     return lambda step: eta
 
 
+def _filled(shape, dtype, value=0):
+    # made on the host: an eager jnp.zeros would compile (and, in a new process, trace and lower) a program
+    # per shape; under jit the NumPy array is a constant, so this works on tracers as well
+    return jax.device_put(np.full(shape, value, dtype))
+
+
 def _base_state(params, **moments) -> dict:
-    state = {"step": jnp.zeros((), jnp.int32), "scale": jnp.ones((), jnp.result_type(float))}
+    state = {"step": _filled((), np.int32), "scale": _filled((), jnp.result_type(float), 1)}
     for name in moments:
-        state[name] = tree_map(jnp.zeros_like, params)
+        state[name] = tree_map(lambda p: _filled(np.shape(p), jnp.result_type(p)), params)
     return state
 
 

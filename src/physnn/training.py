@@ -157,10 +157,10 @@ def flat_jit(fn, cache_key: str | None = None):
             programs[treedef] = (jax.jit(flat_fn), out_tree, {})
         jitted, out_tree, executables = programs[treedef]
         run = jitted
-        if cache_key is not None:
+        if cache_key is not None and not any(isinstance(x, jax.core.Tracer) for x in leaves):
             signature = tuple((jnp.shape(x), jnp.result_type(x)) for x in leaves)
             if signature not in executables:
-                executables[signature] = _cache.load_or_compile(jitted, leaves, cache_key, out_tree) or jitted
+                executables[signature] = _cache.load_or_compile(jitted, treedef, leaves, cache_key, out_tree) or jitted
             run = executables[signature]
         out_leaves = run(*leaves)
         return jax.tree_util.tree_unflatten(out_tree["treedef"], out_leaves)
