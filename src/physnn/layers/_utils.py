@@ -29,6 +29,13 @@ def normalize_padding(padding, layer: str) -> str:
     return padding.lower()
 
 
+def same_padding(length: int, window: int, stride: int) -> tuple[int, int]:
+    """TF/Keras 'same' padding (before, after) of one axis: total max((out - 1) s + k - n, 0) with
+    out = ceil(n / s), the odd element at the end."""
+    total = max((math.ceil(length / stride) - 1) * stride + window - length, 0)
+    return total // 2, total - total // 2
+
+
 def window_output_length(length, window: int, stride: int, padding: str):
     """Output length of a sliding window (TF/Keras rule).
 

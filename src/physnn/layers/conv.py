@@ -1,14 +1,16 @@
 """Convolution layers (channels-last, as Keras): im2col patches times the kernel matrix.
 
-Small inputs (the course's images) are convolved as one matrix product: ``conv_general_dilated_patches``
-gathers every kernel window into a row, which multiplies the kernel reshaped to [k_1 ... k_r c_in, filters].
+Small inputs (the course's images) are convolved as one matrix product: the k_1 ... k_r shifted, strided
+views of the (padded) input, concatenated along the channels, form the patch matrix
+[batch, *spatial_out, k_1 ... k_r c_in], which multiplies the kernel reshaped to [k_1 ... k_r c_in, filters].
 On a CPU this is several times faster than XLA's direct convolution for such sizes, forward and backward
-(digits CNN epoch measured 140 -> 48 ms). Inputs whose patch matrix would exceed
-``IM2COL_MAX_ELEMENTS`` per sample fall back to ``lax.conv_general_dilated``; both compute the same sums.
+(digits CNN epoch measured 159 -> 30 ms wall). Inputs whose patch matrix would exceed ``IM2COL_MAX_ELEMENTS``
+per sample fall back to ``lax.conv_general_dilated``; both compute the same sums.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import jax
@@ -16,7 +18,7 @@ import jax.numpy as jnp
 
 from physnn import initializers
 from physnn.activations import get_activation
-from physnn.layers._utils import normalize_padding, normalize_tuple, window_output_length
+from physnn.layers._utils import normalize_padding, normalize_tuple, same_padding, window_output_length
 from physnn.layers.base import Layer
 from physnn.layers.dense import check_positive_int
 
@@ -77,17 +79,28 @@ class _Conv(Layer):
         kernel = params["kernel"]
         out_spatial = self.output_shape(x.shape[1:])[:-1]
         if math.prod(out_spatial) * kernel[..., 0].size <= IM2COL_MAX_ELEMENTS:
-            # patches [batch, *spatial_out, c_in * prod(kernel_size)], features ordered (c_in, k_1, ..., k_r)
-            patches = jax.lax.conv_general_dilated_patches(
-                x, self.kernel_size, self.strides, self.padding.upper(), dimension_numbers=self._dims)
-            matrix = jnp.moveaxis(kernel, -2, 0).reshape(-1, self.filters)
-            z = patches @ matrix
+            z = self._patches(x, out_spatial) @ kernel.reshape(-1, self.filters)
         else:
             z = jax.lax.conv_general_dilated(x, kernel, window_strides=self.strides, padding=self.padding.upper(),
                                              dimension_numbers=self._dims)
         if self.use_bias:
             z = z + params["bias"]
         return self.activation(z)
+
+
+    def _patches(self, x, out_spatial):
+        """[batch, *spatial, c_in] -> [batch, *spatial_out, prod(kernel_size) c_in], features ordered
+        (k_1, ..., k_r, c_in) like the rows of the kernel reshaped to [-1, filters]."""
+        if self.padding == "same":
+            pads = [same_padding(n, k, s) for n, k, s in zip(x.shape[1:-1], self.kernel_size, self.strides,
+                                                               strict=True)]
+            x = jnp.pad(x, [(0, 0), *pads, (0, 0)])
+        views = []
+        for offsets in itertools.product(*(range(k) for k in self.kernel_size)):
+            window = tuple(slice(d, d + (n - 1) * s + 1, s)
+                           for d, n, s in zip(offsets, out_spatial, self.strides, strict=True))
+            views.append(x[(slice(None), *window, slice(None))])
+        return jnp.concatenate(views, axis=-1)
 
 
 class Conv1D(_Conv):
