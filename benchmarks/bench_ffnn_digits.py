@@ -280,6 +280,23 @@ def numpy_fit(model, data, args, tick):
         tick()
 
 
+def numpy_course_fit(model, data, args, tick):
+    """The same loop plus what the course's ``FFNN.fit`` (and physnn's) does after every epoch: the cost and the
+    accuracy on the whole training set."""
+    X, T = data["X_tr"], data["T_tr"]
+    n = len(X)
+    cuts = course_batches(n, data["batches"])
+    for _ in range(epochs(args)):
+        order = model.rng.permutation(n)
+        Xs, Ts = X[order], T[order]
+        for cut in cuts:
+            model.step(Xs[cut], Ts[cut])
+        p = model.forward(X)[-1]
+        model.train_error = -np.sum(T * np.log(p + 1e-12)) / n
+        model.train_acc = np.mean(np.argmax(p, axis=1) == np.argmax(T, axis=1))
+        tick()
+
+
 def numpy_score(model, data, args):
     return accuracy(model.forward(data["X_te"])[-1], data["y_te"])
 
@@ -293,6 +310,7 @@ FRAMEWORKS = [
     H.Framework("scikit-learn", sklearn_setup, sklearn_build, sklearn_fit, sklearn_score, sklearn_version),
     H.Framework("pytorch", torch_setup, torch_build, torch_fit, torch_score, torch_version),
     H.Framework("numpy", numpy_setup, numpy_build, numpy_fit, numpy_score, numpy_version),
+    H.Framework("numpy-course-fit", numpy_setup, numpy_build, numpy_course_fit, numpy_score, numpy_version),
 ]
 
 TARGETS = [H.Target("epoch", 2.5), H.Target("warm", 2.0), H.Target("cold", 1.0)]
