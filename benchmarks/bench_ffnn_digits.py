@@ -267,7 +267,7 @@ def numpy_build(data, args):
     return NumpyFFNN(SEED)
 
 
-def numpy_fit(model, data, args, tick):
+def _numpy_loop(model, data, args, tick, whole_set_scores):
     X, T = data["X_tr"], data["T_tr"]
     n = len(X)
     cuts = course_batches(n, data["batches"])
@@ -277,24 +277,22 @@ def numpy_fit(model, data, args, tick):
         total = 0.0
         for cut in cuts:
             total += model.step(Xs[cut], Ts[cut]) * (cut.stop - cut.start)
+        if whole_set_scores:
+            p = model.forward(X)[-1]
+            model.train_error = -np.sum(T * np.log(p + 1e-12)) / n
+            model.train_acc = np.mean(np.argmax(p, axis=1) == np.argmax(T, axis=1))
         tick()
+
+
+def numpy_fit(model, data, args, tick):
+    """The bare loop: the batch losses are summed, nothing else is evaluated."""
+    _numpy_loop(model, data, args, tick, whole_set_scores=False)
 
 
 def numpy_course_fit(model, data, args, tick):
     """The same loop plus what the course's ``FFNN.fit`` (and physnn's) does after every epoch: the cost and the
     accuracy on the whole training set."""
-    X, T = data["X_tr"], data["T_tr"]
-    n = len(X)
-    cuts = course_batches(n, data["batches"])
-    for _ in range(epochs(args)):
-        order = model.rng.permutation(n)
-        Xs, Ts = X[order], T[order]
-        for cut in cuts:
-            model.step(Xs[cut], Ts[cut])
-        p = model.forward(X)[-1]
-        model.train_error = -np.sum(T * np.log(p + 1e-12)) / n
-        model.train_acc = np.mean(np.argmax(p, axis=1) == np.argmax(T, axis=1))
-        tick()
+    _numpy_loop(model, data, args, tick, whole_set_scores=True)
 
 
 def numpy_score(model, data, args):

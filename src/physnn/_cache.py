@@ -79,6 +79,18 @@ def _executable_path(key: str, treedef, leaves) -> Path | None:
     return directory / "executables" / f"{name}.pkl"
 
 
+_persistent_cache_hits = [0]
+_keys_stored: set[str] = set()
+
+
+def _count_persistent_cache_hits(event: str, **kwargs) -> None:
+    if event == "/jax/compilation_cache/cache_hits":
+        _persistent_cache_hits[0] += 1
+
+
+jax.monitoring.register_event_listener(_count_persistent_cache_hits)
+
+
 @contextlib.contextmanager
 def _persistent_cache_off():
     """Compile without JAX's persistent cache: an executable that cache hands back serialises without its
@@ -120,8 +132,19 @@ def load_or_compile(jitted, treedef, leaves, key: str, out_tree: dict):
             return serialize_executable.deserialize_and_load(payload, in_tree, flat_out_tree)
         except Exception:  # noqa: BLE001 - a stale or damaged entry is recompiled and replaced
             pass
-    with _persistent_cache_off():
-        compiled = jitted.lower(*leaves).compile()
+    hits = _persistent_cache_hits[0]
+    compiled = jitted.lower(*leaves).compile()
+    if _persistent_cache_hits[0] > hits:
+        # JAX's persistent cache served it, and such an executable cannot be stored here (see
+        # _persistent_cache_off). Recompile it for an entry once per key and process; later models of the
+        # same architecture but other layer names (hence another entry) keep JAX's copy.
+        if key in _keys_stored and not path.exists():  # (a damaged entry is replaced)
+            return compiled
+        with _persistent_cache_off():
+            # a compiler option at its default value keeps JAX's in-memory cache from handing back the
+            # executable just loaded
+            compiled = jitted.lower(*leaves).compile(compiler_options={"xla_embed_ir_in_executable": False})
+    _keys_stored.add(key)
     try:
         entry = (*serialize_executable.serialize(compiled), out_tree["treedef"])
         path.parent.mkdir(parents=True, exist_ok=True)

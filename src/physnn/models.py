@@ -246,7 +246,17 @@ class Module:
                 or not (isinstance(self.loss, str) or getattr(costs, compiled["loss"] or "", None) is self.loss)
                 or any(metrics.METRICS.get(name) is not fn for name, fn in self.metrics)):
             return None
-        del architecture["name"], architecture["seed"]  # neither enters a compiled program
+        # Names and seed do not enter a compiled program: layers are named by position here (the executable
+        # cache adds the argument tree, whose dictionary keys are the layer names, to each entry's key).
+        del architecture["name"], architecture["seed"]
+        position = {layer.name: f"layer{i}" for i, layer in enumerate(self.layers)}
+        if architecture["kind"] == "Functional":
+            architecture["layers"] = {position[name]: c for name, c in architecture["layers"].items()}
+            for node in architecture["nodes"]:
+                node["layer"] = position[node["layer"]]
+        configs = architecture["layers"]
+        for config in configs.values() if isinstance(configs, dict) else configs:
+            config["config"].pop("name", None)
         return json.dumps(["Module", architecture, compiled, *details], sort_keys=True, default=repr)
 
     def _evaluate_fn(self):
