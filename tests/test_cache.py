@@ -161,3 +161,14 @@ def test_another_model_of_the_same_architecture_is_not_compiled_again(cache, mon
     monkeypatch.setattr(_cache, "_persistent_cache_off", lambda: fresh_compiles.append(1) or original())
     _iris_like_model("sequential").fit(x, y, epochs=1, verbose=0)
     assert fresh_compiles == []
+
+
+def test_prune_deletes_the_least_recently_used_entries(tmp_path):
+    import os
+
+    for i in range(5):
+        entry = tmp_path / f"e{i}.pkl"
+        entry.write_bytes(b"x" * 100)
+        os.utime(entry, (1000 + i, 1000 + i))
+    _cache._prune(tmp_path, limit=250)
+    assert sorted(p.name for p in tmp_path.glob("*.pkl")) == ["e3.pkl", "e4.pkl"]

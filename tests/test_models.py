@@ -354,3 +354,26 @@ def test_diverging_fit_names_the_epoch():
     model.compile(Constant(50.0), "mse")
     with pytest.raises(TrainingDivergedError, match=r"loss = (nan|inf) at epoch \d+.*eta=50.0"):
         model.fit(X10, 1e3 * Y10, epochs=200, batch_size=10, verbose=0)
+
+
+def test_a_custom_layer_may_initialise_with_jnp_or_jax_random():
+    """``Layer.init`` gets a NumPy generator; custom layers that build their arrays with jnp (or seed
+    jax.random from it) work too, and the same model seed gives the same values."""
+    import jax
+
+    from physnn.layers import Layer
+
+    class Scale(Layer):
+        def init(self, rng, input_shape):
+            key = jax.random.PRNGKey(int(rng.integers(2**31)))
+            return {"w": jax.random.normal(key, input_shape), "b": jnp.zeros(input_shape)}
+
+        def apply(self, params, x, *, key=None, training=False):
+            return x * params["w"] + params["b"]
+
+    def build():
+        return keras.Sequential([layers.Input((3,)), Scale(), layers.Dense(2)], seed=7)
+
+    first, second = build(), build()
+    np.testing.assert_array_equal(first.get_weights()[0], second.get_weights()[0])
+    assert first.predict(np.ones((4, 3))).shape == (4, 2)

@@ -129,7 +129,9 @@ def load_or_compile(jitted, treedef, leaves, key: str, out_tree: dict):
         try:
             with open(path, "rb") as f:
                 payload, in_tree, flat_out_tree, out_tree["treedef"] = pickle.load(f)
-            return serialize_executable.deserialize_and_load(payload, in_tree, flat_out_tree)
+            executable = serialize_executable.deserialize_and_load(payload, in_tree, flat_out_tree)
+            os.utime(path)  # recently used: pruned last
+            return executable
         except Exception:  # noqa: BLE001 - a stale or damaged entry is recompiled and replaced
             pass
     hits = _persistent_cache_hits[0]
@@ -152,9 +154,26 @@ def load_or_compile(jitted, treedef, leaves, key: str, out_tree: dict):
         with open(temporary, "wb") as f:
             pickle.dump(entry, f)
         os.replace(temporary, path)  # atomic: a concurrent reader sees the old file or the whole new one
+        _prune(path.parent)
     except Exception:  # noqa: BLE001 - an unwritable cache only costs the next process a compile
         pass
     return compiled
+
+
+EXECUTABLES_MAX_BYTES = 256 * 2**20
+
+
+def _prune(directory: Path, limit: int | None = None) -> None:
+    """Delete the least recently used entries until the directory holds at most ``limit`` bytes
+    (``EXECUTABLES_MAX_BYTES``); every change of physnn's source starts new entries."""
+    limit = EXECUTABLES_MAX_BYTES if limit is None else limit
+    entries = [(p.stat().st_mtime, p.stat().st_size, p) for p in directory.glob("*.pkl")]
+    total = sum(size for _, size, _ in entries)
+    for _, size, path in sorted(entries):
+        if total <= limit:
+            break
+        path.unlink(missing_ok=True)
+        total -= size
 
 
 enable()

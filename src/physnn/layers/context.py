@@ -69,7 +69,9 @@ class LayerContext:
             if not self.init:
                 raise ValueError(f"Layer '{layer.name}' has no parameters in this model; was it created "
                                  "after the model was built?")
-            self.params[layer.name] = layer.init(np.random.default_rng((self.seed, self._calls)), sample_shape)
+            # outside any trace, so a custom layer's init may also use jnp (its values must be concrete)
+            with jax.ensure_compile_time_eval():
+                self.params[layer.name] = layer.init(np.random.default_rng((self.seed, self._calls)), sample_shape)
         if layer.stateful and layer.name not in self.state:
             self.state[layer.name] = layer.init_state(batch_size, sample_shape)
         y, new_state = layer.forward(self.params[layer.name], self.state.get(layer.name, {}), x,
