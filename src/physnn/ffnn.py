@@ -50,6 +50,19 @@ def _initial_weights(dimensions, seed):
     return weights
 
 
+def _split(weights) -> list[tuple]:
+    """Course layout -> [(W [n_in, n_out], b [n_out]), ...] on the device, done on the host.
+
+    Training runs on the split form: slicing W[0] / W[1:] inside every step costs a slice in the forward
+    pass and a pad in the backward pass per layer (measured ~8% of the digits epoch)."""
+    return [tuple(jax.device_put((np.asarray(W)[1:], np.asarray(W)[0]))) for W in weights]
+
+
+def _join(params) -> list:
+    """[(W, b), ...] -> course layout [[b; W], ...] (bias in row 0), done on the host."""
+    return [jax.device_put(np.concatenate([np.asarray(b)[None], np.asarray(W)], axis=0)) for W, b in params]
+
+
 def _qualified_name(func, module):
     """"module.name" when ``func`` is ``module``'s own function of that name, else None."""
     name = getattr(func, "__name__", None)
@@ -103,18 +116,23 @@ class FFNN:
         """The weight matrices as NumPy arrays, course layout [n_in + 1, n_out] with the bias in row 0."""
         return [np.asarray(W) for W in self.weights]
 
+    def split_weights(self) -> list[tuple]:
+        """The weights as [(W [n_in, n_out], b [n_out]), ...], the form the compiled code works on."""
+        return _split(self.weights)
+
     # --- the forward pass ----------------------------------------------------------------------------
 
-    def _forward(self, weights, X):
+    def _forward(self, params, X):
+        """a^L from the split parameters [(W, b), ...]: z^l = a^{l-1} W^l + b^l, a^l = f(z^l)."""
         a = X
-        for i, W in enumerate(weights):
-            z = a @ W[1:] + W[0]
-            a = self.output_func(z) if i == len(weights) - 1 else self.hidden_func(z)
+        for i, (W, b) in enumerate(params):
+            z = a @ W + b
+            a = self.output_func(z) if i == len(params) - 1 else self.hidden_func(z)
         return a
 
     def feed_forward(self, X):
         """a^L for inputs X [n, n_inputs] -> [n, n_outputs] (the course's ``_feedforward``)."""
-        return self._forward(self.weights, jnp.asarray(self._check_X(X, "X")))
+        return self._forward(self.split_weights(), jax.device_put(self._check_X(X, "X")))
 
     def predict_proba(self, X) -> np.ndarray:
         """The network output a^L, [n, n_outputs] (probabilities for a classifier)."""
@@ -131,13 +149,22 @@ class FFNN:
 
     # --- training ------------------------------------------------------------------------------------
 
-    def _loss(self, weights, X, t, lam):
-        cost = _call_cost(self.cost_func, t, self._forward(weights, X), X, weights)
-        return cost + 0.5 * lam * sum(jnp.sum(W[1:] ** 2) for W in weights)
+    @staticmethod
+    def _course_layout(params):
+        # for costs that take the parameters (physics-guided ones): the course's [b; W] matrices (traced;
+        # XLA drops the concatenation when the cost does not use them)
+        return [jnp.concatenate([b[None], W], axis=0) for W, b in params]
 
-    def _scores(self, weights, X, t):
-        prediction = self._forward(weights, X)
-        scores = {"error": _call_cost(self.cost_func, t, prediction, X, weights)}
+    def _loss(self, params, X, t, lam):
+        """C(a^L) + (lam / 2) sum_l ||W^l||^2; ``lam`` None (lam = 0) leaves the term out of the program."""
+        cost = _call_cost(self.cost_func, t, self._forward(params, X), X, self._course_layout(params))
+        if lam is None:
+            return cost
+        return cost + 0.5 * lam * sum(jnp.sum(W ** 2) for W, _ in params)
+
+    def _scores(self, params, X, t):
+        prediction = self._forward(params, X)
+        scores = {"error": _call_cost(self.cost_func, t, prediction, X, self._course_layout(params))}
         if self.classification:
             scores["acc"] = accuracy(t, prediction)
         return scores
@@ -205,16 +232,19 @@ class FFNN:
             self._compiled = {signature: self._epoch_function(optimizer, n, layout, has_val, key)}
         run = self._compiled[signature]
 
-        carry = TrainState(self.weights, optimizer.init(self.weights), {})
+        params = self.split_weights()
+        carry = TrainState(params, optimizer.init(params), {})
         # host-side values and device_put only: eager jnp / jax.random calls would each compile a program
         seed = np.uint32((self.seed + 1_000_003 * (1 + self._fits)) % 2**32)
         self._fits += 1
-        X, t, X_val, t_val, lam = jax.device_put((X, t, X_val, t_val, np.asarray(lam, X.dtype)))
+        lam = np.asarray(lam, X.dtype) if lam > 0 else None
+        X, t, X_val, t_val, lam = jax.device_put((X, t, X_val, t_val, lam))
 
         history: dict[str, list] = {}
         progress = ProgressBar(epochs, "FFNN") if verbose else None
         if progress:
             progress.on_train_begin()
+        trained = None  # the parameters after the last epoch that ended with finite scores
         try:
             pending = run(carry, X, t, X_val, t_val, seed, 0, lam)
             for e in range(epochs):
@@ -223,12 +253,14 @@ class FFNN:
                     pending = run(carry, X, t, X_val, t_val, seed, e + 1, lam)
                 scores = {k: float(v) for k, v in jax.device_get(scores).items()}
                 check_finite(scores, e + 1, hint=f" (eta={getattr(scheduler, 'eta', '?')})")
-                self.weights = carry.params
+                trained = carry.params
                 for k, v in scores.items():
                     history.setdefault(k, []).append(v)
                 if progress:
                     progress.on_epoch_end(e, scores)
         finally:
+            if trained is not None:  # also when interrupted: keep what was trained
+                self.weights = _join(trained)
             if progress:
                 progress.on_train_end()
         names = {"train_error": "train_errors", "val_error": "val_errors", "train_acc": "train_accs",

@@ -144,7 +144,7 @@ def _window_function(model, length: int | None, features: int):
             raise ValueError(f"extrapolate: FFNN input width {model.dimensions[0]} is not a window of "
                              f"{features} feature(s)")
         _check_outputs(model.dimensions[-1], features, f"the FFNN (output width {model.dimensions[-1]})")
-        return (model.weights, lambda p, w: model._forward(p, w.reshape(1, -1)).reshape(-1),
+        return (model.split_weights(), lambda p, w: model._forward(p, w.reshape(1, -1)).reshape(-1),
                 model.dimensions[0] // features)
     if callable(model):
         if length is None:
