@@ -226,10 +226,11 @@ def test_ffnn_gradient_equals_finite_differences(hidden, output, cost):
         assert min(np.abs(z).min() for z in zs[:-1]) > 1e-3
         assert np.abs(t - y).min() > 1e-3
         lam = 0.1
-        value = model._loss([jnp.asarray(W) for W in weights], jnp.asarray(X), jnp.asarray(t), lam)
+        params = [(jnp.asarray(W[1:]), jnp.asarray(W[0])) for W in weights]  # the trainer's (W, b) form
+        value = model._loss(params, jnp.asarray(X), jnp.asarray(t), lam)
         # rel 1e-8: the 1e-10 guard of the logarithms may be added (the course) or a clip (same to ~1e-10)
         assert float(value) == pytest.approx(_np_loss(weights, X, t, hidden, output, cost, lam), rel=1e-8)
-        grads = jax.grad(model._loss)([jnp.asarray(W) for W in weights], jnp.asarray(X), jnp.asarray(t), lam)
+        grads = jax.grad(model._loss)(params, jnp.asarray(X), jnp.asarray(t), lam)
         expected = _finite_difference_gradient(weights, X, t, hidden, output, cost, lam)
-        for g, e in zip(grads, expected, strict=True):
-            np.testing.assert_allclose(np.asarray(g), e, rtol=1e-5, atol=1e-8)
+        for (g_W, g_b), e in zip(grads, expected, strict=True):
+            np.testing.assert_allclose(np.vstack([g_b[None], g_W]), e, rtol=1e-5, atol=1e-8)
