@@ -117,8 +117,8 @@ def load_or_compile(jitted, treedef, leaves, key: str, out_tree: dict):
         key: a complete description of the program ``jitted`` computes (same key -> same program).
         out_tree: filled with "treedef" from the cache on a hit.
     Returns:
-        A callable executable; None when the cache is off or the program cannot be serialised, in which
-        case the caller runs ``jitted`` itself.
+        A callable executable (stored in the cache when it was compiled here, or loaded from it); None when
+        the cache is off, in which case the caller runs ``jitted`` itself.
     """
     from jax.experimental import serialize_executable
 

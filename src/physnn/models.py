@@ -240,7 +240,7 @@ class Module:
         except ValueError:  # a custom activation cannot be named
             return None
         compiled = saving._compile_config(self) if self.loss is not None else None
-        if (architecture["kind"] == "Subclassed"
+        if (architecture["kind"] == "Subclassed" or type(self).__module__ != __name__  # (user subclasses)
                 or any(not type(layer).__module__.startswith("physnn.") for layer in self.layers)
                 or compiled is None or compiled["optimizer"] is None
                 or not (isinstance(self.loss, str) or getattr(costs, compiled["loss"] or "", None) is self.loss)
