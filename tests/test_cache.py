@@ -172,3 +172,15 @@ def test_prune_deletes_the_least_recently_used_entries(tmp_path):
         os.utime(entry, (1000 + i, 1000 + i))
     _cache._prune(tmp_path, limit=250)
     assert sorted(p.name for p in tmp_path.glob("*.pkl")) == ["e3.pkl", "e4.pkl"]
+
+
+def test_x64_gets_its_own_entry(cache):
+    """The same key and argument types under jax.enable_x64 compile another program (its constants differ)."""
+    def fn(n):
+        return {"y": n * 0.1}  # int32 * a Python float: float32, or float64 under x64
+    calls = []
+    with jax.enable_x64(False):
+        low = flat_jit(lambda n: calls.append(1) or fn(n), cache_key="x64-test")(np.int32(3))
+    with jax.enable_x64(True):
+        high = flat_jit(lambda n: calls.append(1) or fn(n), cache_key="x64-test")(np.int32(3))
+    assert len(calls) == 2 and np.asarray(low["y"]).dtype == np.float32 and np.asarray(high["y"]).dtype == np.float64

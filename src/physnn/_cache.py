@@ -25,6 +25,7 @@ from pathlib import Path
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 
 def cache_dir() -> Path | None:
@@ -66,7 +67,7 @@ def _environment() -> str:
     import jaxlib
 
     return repr((digest.hexdigest(), jax.__version__, jaxlib.__version__, jax.default_backend(),
-                 [str(d) for d in jax.devices()], bool(jax.config.jax_enable_x64), platform.machine(), flags))
+                 [str(d) for d in jax.devices()], platform.machine(), flags))
 
 
 def _executable_path(key: str, treedef, leaves) -> Path | None:
@@ -75,7 +76,8 @@ def _executable_path(key: str, treedef, leaves) -> Path | None:
         return None
     # the argument structure (dictionary keys such as layer names included) fixes the output structure
     signature = [(tuple(jnp.shape(x)), str(jnp.result_type(x)), isinstance(x, (int, float))) for x in leaves]
-    name = hashlib.sha256(repr((key, str(treedef), signature, _environment())).encode()).hexdigest()
+    x64 = str(jax.dtypes.canonicalize_dtype(np.float64))  # read per call: jax.enable_x64 may switch it
+    name = hashlib.sha256(repr((key, str(treedef), signature, x64, _environment())).encode()).hexdigest()
     return directory / "executables" / f"{name}.pkl"
 
 
