@@ -38,6 +38,8 @@ import jax.numpy as jnp
 import numpy as np
 from matplotlib.figure import Figure
 
+from physnn._checks import count
+
 __all__ = [
     "RNNStates",
     "bptt_gradients",
@@ -271,12 +273,6 @@ def _hidden_gradients(cell, weights, xs, u):
     return jax.grad(loss)(jnp.zeros(xs.shape[:1] + u.shape))
 
 
-def _count(name, value, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, received {value!r}")
-    return int(value)
-
-
 def hidden_gradient_norms(
     cell: str = "rnn",
     length: int = 50,
@@ -313,8 +309,8 @@ def hidden_gradient_norms(
     """
     if cell not in _CELLS:
         raise ValueError(f"cell must be 'rnn' or 'lstm', received {cell!r}")
-    length, hidden, inputs = _count("length", length), _count("hidden", hidden), _count("inputs", inputs)
-    _count("seed", seed, minimum=0)
+    length, hidden, inputs = count("length", length), count("hidden", hidden), count("inputs", inputs)
+    count("seed", seed, minimum=0)
     for name, value in (
         ("recurrent_scale", recurrent_scale),
         ("input_scale", input_scale),

@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from physnn._checks import count
 from physnn.training import flat_jit
 
 # ------------------------------------------------------------------------------------------- windows
@@ -89,12 +90,6 @@ def windows(series, length: int, horizon: int = 1) -> Windows:
 # --- autoregressive extrapolation and the course's recurrent presets ---------------------------------
 
 
-def _count(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"extrapolate: {name} must be an integer >= 1, received {value!r}")
-    return int(value)
-
-
 def _check_outputs(outputs: int, features: int, what: str) -> None:
     if outputs != features:
         raise ValueError(f"extrapolate: {what} predicts {outputs} value(s) per window, but the history has "
@@ -149,7 +144,7 @@ def _window_function(model, length: int | None, features: int):
     if callable(model):
         if length is None:
             raise ValueError("extrapolate: give length= (the window length) for a plain callable model")
-        return None, None, _count("length", length)
+        return None, None, count("extrapolate: length", length)
     raise ValueError(f"extrapolate: {model!r} is not a physnn model, an FFNN or a callable")
 
 
@@ -186,12 +181,12 @@ def extrapolate(model, history, steps: int, length: int | None = None) -> np.nda
         series = series[:, None]
     if series.ndim != 2 or series.shape[1] == 0:
         raise ValueError(f"extrapolate: history must be [T] or [T, features], got shape {np.shape(history)}")
-    steps = _count("steps", steps)
+    steps = count("extrapolate: steps", steps)
     if not np.all(np.isfinite(series)):
         raise ValueError("extrapolate: history contains NaN or infinite values")
     features = series.shape[1]
     params, fn, window_length = _window_function(model, length, features)
-    if length is not None and fn is not None and _count("length", length) != window_length:
+    if length is not None and fn is not None and count("extrapolate: length", length) != window_length:
         raise ValueError(f"extrapolate: length={length} but the model takes windows of {window_length}")
     if series.shape[0] < window_length:
         raise ValueError(f"extrapolate: history has {series.shape[0]} time steps, the model's window needs "

@@ -15,6 +15,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from physnn._checks import count
+
 __all__ = [
     "InfiniteWell",
     "LogicGates",
@@ -68,12 +70,6 @@ def _real(name: str, value, *, positive: bool = False, nonnegative: bool = False
     if nonnegative and value < 0:
         raise ValueError(f"{name} must be >= 0, received {value!r}")
     return float(value)
-
-
-def _count(name: str, value, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, received {value!r}")
-    return int(value)
 
 
 def _rng(seed) -> np.random.Generator:
@@ -173,7 +169,7 @@ def damped_oscillator(
     """
     eta = _real("eta", eta, nonnegative=True)
     dt = _real("dt", dt, positive=True)
-    n = _count("n", n, minimum=2)
+    n = count("n", n, minimum=2)
     x0, v0, omega = _real("x0", x0), _real("v0", v0), _real("omega", omega)
     if method not in ("euler", "rk4"):
         raise ValueError(f"method must be 'euler' or 'rk4', received {method!r}")
@@ -232,7 +228,7 @@ def projectile(
         ``Projectile(t, x)``: float64 arrays of shape [n].
     """
     v0, g = _real("v0", v0), _real("g", g, positive=True)
-    n, noise, rng = _count("n", n, minimum=2), _real("noise", noise, nonnegative=True), _rng(seed)
+    n, noise, rng = count("n", n, minimum=2), _real("noise", noise, nonnegative=True), _rng(seed)
     if t_max is None:
         if v0 <= 0:
             raise ValueError(
@@ -260,9 +256,9 @@ def infinite_well(
     Returns:
         ``InfiniteWell(x, psi)``: float64 arrays of shape [n_points].
     """
-    n_state, L = _count("n_state", n_state), _real("L", L, positive=True)
+    n_state, L = count("n_state", n_state), _real("L", L, positive=True)
     n_points, noise, rng = (
-        _count("n_points", n_points, 2),
+        count("n_points", n_points, 2),
         _real("noise", noise, nonnegative=True),
         _rng(seed),
     )
@@ -295,7 +291,7 @@ def spring(
         ``Spring(t, x, v)``: float64 arrays of shape [n].
     """
     k, m, x0 = _real("k", k, positive=True), _real("m", m, positive=True), _real("x0", x0)
-    n, noise, rng = _count("n", n, minimum=2), _real("noise", noise, nonnegative=True), _rng(seed)
+    n, noise, rng = count("n", n, minimum=2), _real("noise", noise, nonnegative=True), _rng(seed)
     t = np.linspace(0.0, _real("t_max", t_max, positive=True), n)
     w = np.sqrt(k / m)
     x = x0 * np.cos(w * t) + noise * rng.standard_normal(n)
