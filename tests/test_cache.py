@@ -184,3 +184,12 @@ def test_x64_gets_its_own_entry(cache):
     with jax.enable_x64(True):
         high = flat_jit(lambda n: calls.append(1) or fn(n), cache_key="x64-test")(np.int32(3))
     assert len(calls) == 2 and np.asarray(low["y"]).dtype == np.float32 and np.asarray(high["y"]).dtype == np.float64
+
+
+def test_one_cached_function_follows_the_x64_mode(cache):
+    """The executables a flat_jit keeps in memory are specialised to the x64 mode too."""
+    scaled = flat_jit(lambda n: {"y": n * 0.1}, cache_key="x64-same-function")
+    with jax.enable_x64(False):
+        assert np.asarray(scaled(np.int32(3))["y"]).dtype == np.float32
+    with jax.enable_x64(True):
+        assert np.asarray(scaled(np.int32(3))["y"]).dtype == np.float64

@@ -70,14 +70,20 @@ def _environment() -> str:
                  [str(d) for d in jax.devices()], platform.machine(), flags))
 
 
-def _executable_path(key: str, treedef, leaves) -> Path | None:
+def signature(leaves) -> tuple:
+    """What a compiled executable is specialised to besides its program: the x64 mode (read per call, as
+    ``jax.enable_x64`` may switch it) and each argument's shape, dtype and whether it is a (weakly typed)
+    Python scalar."""
+    return (str(jax.dtypes.canonicalize_dtype(np.float64)),
+            tuple((tuple(jnp.shape(x)), str(jnp.result_type(x)), isinstance(x, (int, float))) for x in leaves))
+
+
+def _executable_path(key: str, treedef, arguments: tuple) -> Path | None:
     directory = cache_dir()
     if directory is None:
         return None
     # the argument structure (dictionary keys such as layer names included) fixes the output structure
-    signature = [(tuple(jnp.shape(x)), str(jnp.result_type(x)), isinstance(x, (int, float))) for x in leaves]
-    x64 = str(jax.dtypes.canonicalize_dtype(np.float64))  # read per call: jax.enable_x64 may switch it
-    name = hashlib.sha256(repr((key, str(treedef), signature, x64, _environment())).encode()).hexdigest()
+    name = hashlib.sha256(repr((key, str(treedef), arguments, _environment())).encode()).hexdigest()
     return directory / "executables" / f"{name}.pkl"
 
 
@@ -109,13 +115,14 @@ def _persistent_cache_off():
         compilation_cache.reset_cache()
 
 
-def load_or_compile(jitted, treedef, leaves, key: str, out_tree: dict):
+def load_or_compile(jitted, treedef, leaves, arguments: tuple, key: str, out_tree: dict):
     """The compiled ``jitted`` for arguments ``leaves``, from the executable cache when ``key`` was seen.
 
     Arguments:
         jitted: a ``jax.jit`` function of flat array arguments returning a flat list; tracing it stores the
             structure of the caller's output in ``out_tree["treedef"]``.
         treedef, leaves: the caller's arguments, flattened (leaves are arrays or Python scalars).
+        arguments: ``signature(leaves)``.
         key: a complete description of the program ``jitted`` computes (same key -> same program).
         out_tree: filled with "treedef" from the cache on a hit.
     Returns:
@@ -124,7 +131,7 @@ def load_or_compile(jitted, treedef, leaves, key: str, out_tree: dict):
     """
     from jax.experimental import serialize_executable
 
-    path = _executable_path(key, treedef, leaves)
+    path = _executable_path(key, treedef, arguments)
     if path is None:
         return None
     if path.exists():

@@ -158,10 +158,11 @@ def flat_jit(fn, cache_key: str | None = None):
         jitted, out_tree, executables = programs[treedef]
         run = jitted
         if cache_key is not None and not any(isinstance(x, jax.core.Tracer) for x in leaves):
-            signature = tuple((jnp.shape(x), jnp.result_type(x)) for x in leaves)
-            if signature not in executables:
-                executables[signature] = _cache.load_or_compile(jitted, treedef, leaves, cache_key, out_tree) or jitted
-            run = executables[signature]
+            arguments = _cache.signature(leaves)
+            if arguments not in executables:
+                executables[arguments] = (_cache.load_or_compile(jitted, treedef, leaves, arguments, cache_key,
+                                                                 out_tree) or jitted)
+            run = executables[arguments]
         out_leaves = run(*leaves)
         return jax.tree_util.tree_unflatten(out_tree["treedef"], out_leaves)
 
