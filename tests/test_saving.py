@@ -18,8 +18,9 @@ X = RNG.normal(size=(20, 4)).astype(np.float32)
 Y = np.eye(3)[RNG.integers(0, 3, 20)]
 
 
+@keras.register_serializable
 class TwoLayerNet(keras.Model):
-    """A subclassed model (module level, so load_model can import it) with a constructor argument."""
+    """A subclassed model (registered, so load_model may rebuild it) with a constructor argument."""
 
     def __init__(self, width=6):
         super().__init__()
@@ -255,12 +256,15 @@ def test_arrays_that_do_not_fit_the_architecture_are_refused(tmp_path, good):
         load_model(_forge(tmp_path / "l.npz", other_layers, arrays))
 
 
-def test_unimportable_subclass_explains(tmp_path):
+def test_an_unregistered_subclass_is_refused_naming_it(tmp_path):
     model = subclassed()
     model.save(tmp_path / "sub.npz")
     config, arrays = _contents(tmp_path / "sub.npz")
     assert config["model"]["kind"] == "Subclassed" and config["model"]["qualname"] == "TwoLayerNet"
     config["model"]["module"] = "no_such_module_anywhere"
-    message = r"cannot rebuild the subclassed model no_such_module_anywhere\.TwoLayerNet"
+    message = r"names the class 'no_such_module_anywhere\.TwoLayerNet', which load_model does not rebuild"
     with pytest.raises(ValueError, match=message):
         load_model(_forge(tmp_path / "c.npz", config, arrays))
+    # custom_objects says explicitly which class the name means
+    loaded = load_model(tmp_path / "c.npz", custom_objects={"TwoLayerNet": TwoLayerNet})
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))

@@ -17,7 +17,7 @@ from physnn.costs import L1, L2, CostCrossEntropy, CostLogReg, CostMAE, CostOLS,
 from physnn.ffnn import FFNN
 from physnn.layers import Input
 from physnn.models import Model, Module, Sequential
-from physnn.saving import load_model
+from physnn.saving import load_model, register_serializable
 from physnn.schedulers import (
     Adagrad,
     AdagradMomentum,
@@ -39,5 +39,5 @@ __all__ = [
     "CostCrossEntropy", "CostLogReg", "CostMAE", "CostOLS", "CostRMSE", "EarlyStopping", "History", "Input",
     "LambdaCallback", "Model", "ModelCheckpoint", "Module", "Momentum", "RMS_prop", "ReduceLROnPlateau",
     "Scheduler", "Sequential", "TrainingDivergedError", "derivate", "exponential_decay", "identity",
-    "inverse_time_decay", "layers", "load_model", "sigmoid", "softmax", "step_decay", "tanh",
+    "inverse_time_decay", "layers", "load_model", "register_serializable", "sigmoid", "softmax", "step_decay", "tanh",
 ]

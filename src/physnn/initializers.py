@@ -11,10 +11,38 @@ the host). For a kernel of shape (k_1, ..., k_r, n_in, n_out) the fans are
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
 
 import jax
 import numpy as np
+
+# While a model file is loaded (physnn.saving), the number of parameters the initialisers may still create:
+# the architecture must fit the arrays the file holds, so a crafted configuration cannot allocate more.
+_allowance: contextvars.ContextVar = contextvars.ContextVar("physnn_initializer_allowance", default=None)
+
+
+@contextlib.contextmanager
+def allocation_limit(elements: int, what: str):
+    """Inside this context the initialisers create at most ``elements`` numbers in total; one more raises
+    ValueError naming ``what`` (before allocating)."""
+    token = _allowance.set([int(elements), what])
+    try:
+        yield
+    finally:
+        _allowance.reset(token)
+
+
+def _claim(shape):
+    allowance = _allowance.get()
+    if allowance is None:
+        return
+    size = math.prod(int(s) for s in shape)
+    if size > allowance[0]:
+        raise ValueError(f"{allowance[1]}: the architecture asks for a parameter of shape {tuple(shape)}, more "
+                         f"numbers than the file's arrays hold")
+    allowance[0] -= size
 
 
 def default_dtype() -> np.dtype:
@@ -32,11 +60,13 @@ def fans(shape) -> tuple[int, int]:
 
 def zeros(shape) -> np.ndarray:
     """All zeros (biases)."""
+    _claim(shape)
     return np.zeros(shape, default_dtype())
 
 
 def uniform(rng: np.random.Generator, shape, low: float, high: float) -> np.ndarray:
     """U(low, high) entries (Keras's Embedding uses low = -0.05, high = 0.05)."""
+    _claim(shape)
     return rng.uniform(low, high, shape).astype(default_dtype())
 
 
@@ -50,6 +80,7 @@ def glorot_uniform(rng: np.random.Generator, shape) -> np.ndarray:
 def lecun_normal(rng: np.random.Generator, shape) -> np.ndarray:
     """LeCun normal (untruncated): W ~ N(0, 1 / fan_in)."""
     fan_in, _ = fans(shape)
+    _claim(shape)
     return (rng.standard_normal(shape) / math.sqrt(fan_in)).astype(default_dtype())
 
 
@@ -60,6 +91,7 @@ def orthogonal(rng: np.random.Generator, shape) -> np.ndarray:
     that Q is uniformly distributed (Saxe et al. 2014; Mezzadri 2007).
     """
     rows, cols = math.prod(shape[:-1]), shape[-1]
+    _claim(shape)
     a = rng.standard_normal((max(rows, cols), min(rows, cols)))
     q, r = np.linalg.qr(a)
     q = q * np.sign(np.diag(r))

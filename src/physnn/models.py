@@ -458,11 +458,13 @@ class Module:
 
     # --- saving --------------------------------------------------------------------------------------
 
-    def save(self, path):
-        """Write architecture, weights, layer state, optimiser and its state to ``path`` (.npz)."""
+    def save(self, path, include_optimizer: bool = True):
+        """Write architecture, weights, layer state and (``include_optimizer``) the optimiser and its state to
+        exactly ``path`` (".npz" appended only to a path without a suffix), atomically; see
+        ``physnn.saving.save_model``. Returns the path written."""
         from physnn.saving import save_model
 
-        save_model(self, path)
+        return save_model(self, path, include_optimizer=include_optimizer)
 
     def get_config(self) -> dict:
         """Constructor arguments of a subclassed model (override when ``__init__`` takes arguments)."""

@@ -5,37 +5,117 @@ Weights are stored by layer *position* (call order), not by layer name, so a mod
 config (whose layers get fresh names) receives exactly the saved arrays. Loading checks the format, the
 checksum, the layer types and every array's shape, and raises ``ValueError`` on any mismatch: it never
 returns a half-built model.
+
+Trust. The checksum detects damage, not tampering (anyone can recompute it), so a file is treated as
+untrusted input: ``load_model`` rebuilds only physnn's own classes and the classes the user registered
+(``register_serializable``) or passes in ``custom_objects``; it reads arrays of numeric dtypes only
+(``allow_pickle`` is never on), checks every member's declared size, dtype and shape before reading it,
+and bounds the configuration's size and nesting. Any malformed file is a ``ValueError``.
+
+Saving writes a temporary file next to the target, fsyncs it and renames it over the target, so an
+interrupted save (a crash, ``kill -9``, a full disk) leaves the previous file as it was.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
+import math
+import os
+import secrets
+import zipfile
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from physnn import costs, metrics, schedulers
-from physnn.layers.serialize import deserialize, serialize
+from physnn import costs, initializers, metrics, schedulers
+from physnn.layers.base import Layer
+from physnn.layers.serialize import check_config, deserialize, register_layer, serialize
 from physnn.layers.symbolic import SymbolicTensor
 
 FORMAT = "physnn-model"
 VERSION = 1
 
+# Limits on what a model file may declare (a crafted file must not make load_model allocate much more
+# than the file's own size, recurse without bound or read for ever).
+MAX_CONFIG_BYTES = 8 << 20  # the JSON configuration
+MAX_JSON_DEPTH = 64  # nesting of lists and dicts in it
+MAX_MEMBERS = 100_000  # arrays in the archive
+MAX_MEMBER_BYTES = 1 << 32  # one array, uncompressed
+MAX_COMPRESSION_RATIO = 100  # of a compressed member (save_model stores members uncompressed)
+MAX_BATCH_ELEMENTS = 1 << 24  # the zero batch reset_states runs for a stateful model: batch * prod(input)
+NUMERIC_KINDS = "biufc"  # bool, signed and unsigned integers, floats, complex
+
+# Classes that load_model may rebuild besides physnn's own: "module.qualname" -> Module subclass.
+_MODELS: dict[str, type] = {}
+
+_SCHEDULES = {fn.__name__: fn for fn in (schedulers.exponential_decay, schedulers.step_decay,
+                                         schedulers.inverse_time_decay)}
+_OPTIMIZERS = {cls.__name__: cls for cls in schedulers.SCHEDULERS.values()}
+_COST_FUNCTIONS = {fn.__name__: fn for fn in (*costs.LOSSES.values(), costs.CostOLS, costs.CostMAE,
+                                             costs.CostLogReg, costs.CostCrossEntropy, costs.CostRMSE)}
+
+
+def _class_name(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def register_serializable(cls=None):
+    """Allow ``load_model`` to rebuild ``cls``, a subclassed model (a ``physnn.Module`` subclass) or a custom
+    ``Layer``. Use it as a class decorator, ``@physnn.register_serializable`` (parentheses optional).
+
+    A model file only names its classes; loading builds nothing that was not registered this way, passed
+    in ``load_model(path, custom_objects={...})`` or part of physnn.
+    """
+    from physnn.models import Module
+
+    def register(cls):
+        if isinstance(cls, type) and issubclass(cls, Layer):
+            return register_layer(cls)
+        if isinstance(cls, type) and issubclass(cls, Module):
+            _MODELS[_class_name(cls)] = cls
+            return cls
+        raise ValueError(f"register_serializable expects a physnn.Module or Layer subclass, got {cls!r}")
+
+    return register if cls is None else register(cls)
+
+
+def _custom_objects(custom_objects) -> dict:
+    """``custom_objects`` checked: class name -> a Module or Layer subclass."""
+    from physnn.models import Module
+
+    if custom_objects is None:
+        return {}
+    if not isinstance(custom_objects, dict):
+        raise ValueError(f"custom_objects must be a dict class name -> class, got {custom_objects!r}")
+    for name, cls in custom_objects.items():
+        if not (isinstance(name, str) and isinstance(cls, type) and issubclass(cls, (Module, Layer))):
+            raise ValueError(f"custom_objects[{name!r}] = {cls!r}: custom_objects maps class names to "
+                             "physnn.Module or Layer subclasses")
+    return dict(custom_objects)
+
 
 # --- architecture -----------------------------------------------------------------------------------
 
 
+def _stack_item(item) -> dict:
+    from physnn.models import Module
+
+    if isinstance(item, Module):  # a model used as a layer (a nested Sequential, a user Module)
+        return {"class_name": "Module", "config": _model_config(item)}
+    return serialize(item)
+
+
 def _model_config(model) -> dict:
+    """The architecture of ``model`` as a JSON-friendly dict (also used by ``Module._program_key``)."""
     from physnn.models import Model, Sequential
 
     common = {"name": model.name, "seed": model.seed}
     if isinstance(model, Sequential):
         return {"kind": "Sequential", **common, "input_shape": model.input_shape,
-                "layers": [serialize(layer) for layer in model._stack]}
+                "layers": [_stack_item(layer) for layer in model._stack]}
     if isinstance(model, Model) and hasattr(model, "_nodes"):
         refs = {id(t): f"i{i}" for i, t in enumerate(model._inputs)}
         refs.update({id(t): f"n{i}" for i, t in enumerate(model._nodes)})
@@ -55,18 +135,61 @@ def _model_config(model) -> dict:
             "config": model.get_config(), "input_shape": model.input_shape}
 
 
-def _rebuild(config: dict):
+def _model_class(config: dict, custom: dict, path):
+    """The registered (or custom_objects) class a subclassed model's config names; ValueError otherwise."""
+    from physnn.models import Module
+
+    module, qualname = config["module"], config["qualname"]
+    if not (isinstance(module, str) and isinstance(qualname, str)):
+        raise ValueError(f"{path}: a subclassed model's module and qualname must be strings")
+    full = f"{module}.{qualname}"
+    cls = custom.get(full) or custom.get(qualname) or _MODELS.get(full)
+    if cls is None:
+        raise ValueError(
+            f"{path}: the file names the class {full!r}, which load_model does not rebuild: it builds only "
+            f"physnn's classes and those registered with @physnn.register_serializable or passed as "
+            f"load_model(path, custom_objects={{{qualname!r}: {qualname}}})")
+    if not (isinstance(cls, type) and issubclass(cls, Module)):
+        raise ValueError(f"{path}: the class {full!r} is not a physnn.Module subclass")
+    return cls
+
+
+def _shape(value, what: str, path) -> tuple:
+    """A per-sample shape from a configuration: a list of ints >= 1 (None for a free length)."""
+    if not isinstance(value, list) or not all(v is None or (type(v) is int and v >= 1) for v in value):
+        raise ValueError(f"{path}: {what} must be a list of positive integers, got {value!r}")
+    return tuple(value)
+
+
+def _count_models(config) -> int:
+    """How many models a configuration builds (itself and the models nested in a Sequential)."""
+    if config.get("kind") != "Sequential":
+        return 1
+    return 1 + sum(_count_models(c["config"]) for c in config["layers"]
+                   if isinstance(c, dict) and c.get("class_name") == "Module")
+
+
+def _rebuild(config: dict, custom: dict, path, build: bool = True):
     from physnn.models import Model, Sequential
 
+    if not isinstance(config, dict):
+        raise ValueError(f"{path}: a model configuration must be a dict, got {type(config).__name__}")
     kind = config["kind"]
     if kind == "Sequential":
-        model = Sequential([deserialize(c) for c in config["layers"]], name=config["name"], seed=config["seed"])
-        if not model.built:
-            model.build(config["input_shape"])
+        if not isinstance(config["layers"], list):
+            raise ValueError(f"{path}: a Sequential model's layers must be a list")
+        items = [_rebuild(c["config"], custom, path) if isinstance(c, dict) and c.get("class_name") == "Module"
+                 else deserialize(c, custom) for c in config["layers"]]
+        model = Sequential(items, name=config["name"], seed=config["seed"])
+        if config["input_shape"] is not None and not model.built:
+            model.build(_shape(config["input_shape"], "input_shape", path))
         return model
     if kind == "Functional":
-        layers = {name: deserialize(c) for name, c in config["layers"].items()}
-        values = {f"i{i}": SymbolicTensor(shape) for i, shape in enumerate(config["inputs"])}
+        if not isinstance(config["layers"], dict):
+            raise ValueError(f"{path}: a functional model's layers must be a dict")
+        layers = {name: deserialize(c, custom) for name, c in config["layers"].items()}
+        values = {f"i{i}": SymbolicTensor(_shape(shape, f"input {i}", path))
+                  for i, shape in enumerate(config["inputs"])}
         for i, node in enumerate(config["nodes"]):
             args = [values[r] for r in node["inputs"]]
             values[f"n{i}"] = layers[node["layer"]](args if len(args) > 1 else args[0])
@@ -75,24 +198,25 @@ def _rebuild(config: dict):
         return Model(inputs if config["multi_input"] else inputs[0],
                      outputs if config["multi_output"] else outputs[0], name=config["name"], seed=config["seed"])
     if kind == "Subclassed":
-        try:
-            cls = importlib.import_module(config["module"])
-            for part in config["qualname"].split("."):
-                cls = getattr(cls, part)
-        except (ImportError, AttributeError) as err:
-            raise ValueError(f"cannot rebuild the subclassed model {config['module']}.{config['qualname']}: "
-                             f"{err} (import the module that defines it first)") from None
+        cls = _model_class(config, custom, path)
+        check_config(cls, config["config"], f"{path}: model class {cls.__qualname__}")
         model = cls(**config["config"])
         model.name, model.seed = config["name"], config["seed"]
-        model.build(config["input_shape"])
+        if config["input_shape"] is not None:
+            multi = getattr(model, "_multi_input", False)
+            shape = config["input_shape"]
+            model.build([_shape(s, "input_shape", path) for s in shape] if multi
+                        else _shape(shape, "input_shape", path))
         return model
-    raise ValueError(f"unknown model kind {kind!r}")
+    raise ValueError(f"{path}: unknown model kind {kind!r}")
 
 
 # --- optimiser and loss -------------------------------------------------------------------------------
 
 
 def _compile_config(model) -> dict | None:
+    """A summary of the compile settings for ``Module._program_key`` (None entries for what it cannot name).
+    Saving uses ``_compile_state``, which refuses what it cannot store."""
     if model.loss is None:
         return None
     optimizer = model.optimizer
@@ -106,12 +230,71 @@ def _compile_config(model) -> dict | None:
     return {"optimizer": opt, "loss": loss, "metrics": names}
 
 
-def _recompile(model, config):
-    if not config or config["optimizer"] is None or config["loss"] is None:
-        return False
-    opt_class = getattr(schedulers, config["optimizer"]["class"])
-    loss = config["loss"] if config["loss"] in costs.LOSSES else getattr(costs, config["loss"])
-    model.compile(opt_class(**config["optimizer"]["config"]), loss, config["metrics"])
+_NOT_STORABLE = " cannot be stored in a model file; save with include_optimizer=False (architecture and weights " \
+                "only) and compile the loaded model again"
+
+
+def _compile_state(model) -> dict | None:
+    """The optimiser, loss and metrics as a configuration ``_recompile`` rebuilds; ValueError naming the
+    part that only Python code describes (a functional optimiser, a custom learning-rate function, a
+    callable loss such as PhysicsGuidedLoss, a metric callable)."""
+    if model.loss is None:
+        return None
+    optimizer = model.optimizer
+    if type(optimizer) not in _OPTIMIZERS.values():
+        raise ValueError(f"the optimiser {optimizer!r} (a functional optimiser or a Scheduler subclass)"
+                         f"{_NOT_STORABLE}; compile with a physnn Scheduler such as Adam(1e-3)")
+    opt_config = optimizer.get_config()
+    if callable(optimizer.eta):
+        schedule = getattr(optimizer.eta, "physnn_schedule", None)
+        if schedule is None or schedule["name"] not in _SCHEDULES:
+            raise ValueError(f"the learning-rate function eta={optimizer.eta!r} of {type(optimizer).__name__}"
+                             f"{_NOT_STORABLE}; physnn.exponential_decay, step_decay and inverse_time_decay "
+                             "can be stored")
+        opt_config["eta"] = {"schedule": schedule["name"], "config": schedule["config"]}
+    if isinstance(model.loss, str):
+        loss = {"name": model.loss}
+    elif _COST_FUNCTIONS.get(getattr(model.loss, "__name__", None)) is model.loss:
+        loss = {"function": model.loss.__name__}
+    else:
+        raise ValueError(f"the loss {model.loss!r}{_NOT_STORABLE}")
+    for name, fn in model.metrics:
+        if metrics.METRICS.get(name) is not fn:
+            raise ValueError(f"the metric {name!r} ({fn!r}){_NOT_STORABLE}")
+    return {"optimizer": {"class": type(optimizer).__name__, "config": opt_config}, "loss": loss,
+            "metrics": [name for name, _ in model.metrics]}
+
+
+def _recompile(model, config, path) -> bool:
+    """Compile ``model`` as ``config`` (from ``_compile_state``) says; False for an uncompiled model."""
+    if config is None or config["optimizer"] is None or config["loss"] is None:
+        return False  # (files of earlier versions recorded what they could not store as None)
+    loss = config["loss"]
+    if isinstance(loss, str):  # earlier versions: a LOSSES name or the name of a physnn.costs function
+        loss = {"name": loss} if loss.lower() in costs.LOSSES else {"function": loss}
+    opt_class = _OPTIMIZERS.get(config["optimizer"]["class"])
+    if opt_class is None:
+        raise ValueError(f"{path}: unknown optimiser class {config['optimizer']['class']!r}")
+    opt_config = dict(config["optimizer"]["config"])
+    if isinstance(opt_config.get("eta"), dict):
+        eta = opt_config["eta"]
+        if eta["schedule"] not in _SCHEDULES:
+            raise ValueError(f"{path}: unknown learning-rate schedule {eta['schedule']!r}")
+        schedule = _SCHEDULES[eta["schedule"]]
+        check_config(schedule, eta["config"], f"{path}: schedule {eta['schedule']}")
+        opt_config["eta"] = schedule(**eta["config"])
+    check_config(opt_class, opt_config, f"{path}: optimiser {opt_class.__name__}")
+    if "function" in loss:
+        if loss["function"] not in _COST_FUNCTIONS:
+            raise ValueError(f"{path}: unknown loss function {loss['function']!r}")
+        loss = _COST_FUNCTIONS[loss["function"]]
+    elif not (isinstance(loss["name"], str) and loss["name"].lower() in costs.LOSSES):
+        raise ValueError(f"{path}: unknown loss {loss['name']!r}")
+    else:
+        loss = loss["name"]
+    if not all(isinstance(m, str) for m in config["metrics"]):
+        raise ValueError(f"{path}: metrics must be names, got {config['metrics']!r}")
+    model.compile(opt_class(**opt_config), loss, config["metrics"])
     return True
 
 
@@ -137,8 +320,9 @@ def _flatten(prefix: str, tree) -> dict[str, np.ndarray]:
     return {prefix + jax.tree_util.keystr(path): np.asarray(leaf) for path, leaf in leaves}
 
 
-def _fill(prefix: str, template, arrays: dict[str, np.ndarray], path: str):
-    """The pytree ``template`` with every leaf replaced by the stored array of the same path and shape."""
+def _fill(prefix: str, template, arrays: dict[str, np.ndarray], path):
+    """The pytree ``template`` with every leaf replaced by the stored array of the same path and shape (and
+    dtype kind; it takes the template's precision, which the load chose from the file's dtype)."""
     leaves, treedef = jax.tree_util.tree_flatten_with_path(template)
     filled = []
     for key_path, leaf in leaves:
@@ -149,7 +333,10 @@ def _fill(prefix: str, template, arrays: dict[str, np.ndarray], path: str):
         if stored.shape != np.shape(leaf):
             raise ValueError(f"{path}: array {key!r} has shape {stored.shape}, the architecture needs "
                              f"{np.shape(leaf)}")
-        filled.append(jnp.asarray(stored))
+        dtype = np.dtype(jnp.result_type(leaf))
+        if stored.dtype.kind != dtype.kind:
+            raise ValueError(f"{path}: array {key!r} has dtype {stored.dtype}, the architecture needs {dtype}")
+        filled.append(jnp.asarray(stored, dtype))
     return jax.tree_util.tree_unflatten(treedef, filled)
 
 
@@ -162,71 +349,261 @@ def _checksum(config_text: str, arrays: dict[str, np.ndarray]) -> str:
     return digest.hexdigest()
 
 
-def save_model(model, path) -> Path:
-    """Write ``model`` to ``path`` (".npz" is appended when missing). Returns the path written."""
+def _float_dtype(params) -> str | None:
+    kinds = {str(np.dtype(jnp.result_type(p))) for p in jax.tree_util.tree_leaves(params)
+             if np.dtype(jnp.result_type(p)).kind == "f"}
+    return "float64" if "float64" in kinds else ("float32" if kinds else None)
+
+
+# --- writing ------------------------------------------------------------------------------------------
+
+
+def _target(path) -> Path:
+    """The file ``save_model`` writes: ``path`` itself, or ``path + ".npz"`` when it has no suffix at all."""
+    path = Path(path)
+    return path if path.suffix else path.with_name(path.name + ".npz")
+
+
+def _write_archive(f, members: dict[str, np.ndarray]) -> None:
+    """An .npz archive (what ``np.savez`` writes: uncompressed ``name.npy`` members) on the open file ``f``."""
+    with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name, array in members.items():
+            with archive.open(name + ".npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
+
+
+def _write_atomically(path: Path, members: dict[str, np.ndarray]) -> None:
+    """Write the archive to a temporary file in ``path``'s directory, fsync it and rename it over ``path``:
+    an interrupted save leaves the previous file intact (the temporary is removed on any exception)."""
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with open(fd, "wb") as f:
+            _write_archive(f, members)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    try:  # make the rename itself durable
+        directory = os.open(path.parent, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(directory)
+    except OSError:
+        pass  # some file systems cannot fsync a directory; the file itself is complete
+    finally:
+        os.close(directory)
+
+
+def save_model(model, path, include_optimizer: bool = True) -> Path:
+    """Write ``model`` to ``path`` and return the path written.
+
+    The file is exactly ``path`` (``"m.keras"`` writes ``m.keras``); only a path without any suffix gets
+    ".npz" appended (``"plain"`` writes ``plain.npz``, which ``load_model("plain")`` finds). The write is
+    atomic: a temporary file is renamed over ``path``, so an interrupted save keeps the previous file.
+
+    The file holds the architecture, weights, layer state, the fit counter and, when
+    ``include_optimizer``, the optimiser, loss, metrics and optimiser state. A compile setting that only
+    Python code describes (a functional optimiser, a custom learning-rate function, a callable loss such as
+    ``PhysicsGuidedLoss``, a metric callable) raises ValueError naming it; ``include_optimizer=False``
+    saves the rest, and the loaded model is then uncompiled.
+    """
     if not model.built:
         raise ValueError(f"model '{model.name}' is not built; nothing to save")
-    path = Path(path)
-    if path.suffix != ".npz":
-        path = path.with_name(path.name + ".npz")
+    path = _target(path)
     config = {"format": FORMAT, "version": VERSION, "model": _model_config(model),
               "layer_types": [type(layer).__name__ for layer in model.layers],
-              "compile": _compile_config(model)}
+              "compile": _compile_state(model) if include_optimizer else None,
+              "dtype": _float_dtype(model.params), "fits": int(model._fits)}
     arrays = _flatten("params", _positional(model, model.params))
     arrays.update(_flatten("state", _positional(model, model.state)) if model.state else {})
-    if model.opt_state is not None and config["compile"] and config["compile"]["optimizer"]:
+    if model.opt_state is not None and config["compile"] is not None:
         arrays.update(_flatten("opt", _opt_positional(model, model.opt_state)))
         config["has_opt_state"] = True
     config_text = json.dumps(config, sort_keys=True)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as f:
-        np.savez(f, __config__=np.frombuffer(config_text.encode(), np.uint8),
-                 __checksum__=np.frombuffer(_checksum(config_text, arrays).encode(), np.uint8), **arrays)
+    _write_atomically(path, {"__config__": np.frombuffer(config_text.encode(), np.uint8),
+                             "__checksum__": np.frombuffer(_checksum(config_text, arrays).encode(), np.uint8),
+                             **arrays})
     return path
 
 
-def load_model(path):
-    """Rebuild a model saved with ``model.save(path)``: architecture, weights, state, optimiser state.
+# --- reading ------------------------------------------------------------------------------------------
 
-    Raises ``ValueError`` for a missing, truncated, corrupt or foreign file, or one whose arrays do not
-    fit its architecture.
-    """
+
+class _Refused(ValueError):
+    """A limit or rule of the format broken (kept apart from the zip library's own errors)."""
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path) -> np.ndarray:
+    """One ``.npy`` member, its header (dtype, shape) checked against the declared size before the data is
+    read: numeric dtypes only, and exactly as many bytes as the shape needs."""
+    with archive.open(info) as f:
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+        else:
+            raise _Refused(f"{path}: array {info.filename!r} has unsupported .npy version {version}")
+        if dtype.kind not in NUMERIC_KINDS or dtype.hasobject or dtype.fields is not None or dtype.subdtype:
+            raise _Refused(f"{path}: array {info.filename!r} has dtype {dtype}; a model file holds numeric "
+                           "arrays only")
+        if not all(type(s) is int and s >= 0 for s in shape):
+            raise _Refused(f"{path}: array {info.filename!r} declares the shape {shape!r}")
+        nbytes = math.prod(shape) * dtype.itemsize
+        if f.tell() + nbytes != info.file_size:
+            raise _Refused(f"{path}: array {info.filename!r} declares shape {shape} of {dtype} ({nbytes} bytes), "
+                           f"but its member holds {info.file_size - f.tell()} bytes of data")
+        data = f.read(nbytes)
+        if len(data) != nbytes or f.read(1):  # (reading to the end also checks the CRC)
+            raise _Refused(f"{path}: array {info.filename!r} is truncated")
+    array = np.frombuffer(data, dtype)
+    return array.reshape(shape[::-1]).T if fortran else array.reshape(shape)
+
+
+def _read_archive(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of the .npz at ``path``, every member's declared size checked before it is read."""
+    size = path.stat().st_size
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+            if len(infos) > MAX_MEMBERS:
+                raise _Refused(f"{path} has {len(infos)} members, more than the {MAX_MEMBERS} a model file may")
+            names, stored = set(), 0
+            for info in infos:
+                name = info.filename
+                if not name.endswith(".npy") or name in names:
+                    raise _Refused(f"{path}: unexpected or repeated member {name!r} (a model file holds .npy "
+                                   "arrays only)")
+                names.add(name)
+                limit = MAX_CONFIG_BYTES + 1024 if name == "__config__.npy" else MAX_MEMBER_BYTES
+                if info.file_size > limit:
+                    raise _Refused(f"{path}: member {name!r} declares {info.file_size} bytes, more than the "
+                                   f"{limit} allowed")
+                if info.compress_type == zipfile.ZIP_STORED:
+                    if info.file_size != info.compress_size:
+                        raise _Refused(f"{path}: stored member {name!r} declares {info.file_size} bytes but "
+                                       f"occupies {info.compress_size}")
+                elif info.compress_type == zipfile.ZIP_DEFLATED:
+                    if info.file_size > (1 << 20) + MAX_COMPRESSION_RATIO * info.compress_size:
+                        raise _Refused(f"{path}: member {name!r} declares {info.file_size} bytes uncompressed "
+                                       f"from {info.compress_size} compressed (a decompression bomb)")
+                else:
+                    raise _Refused(f"{path}: member {name!r} uses unsupported compression {info.compress_type}")
+                stored += info.compress_size
+            if stored > size:
+                raise _Refused(f"{path}: its members declare {stored} bytes, more than the file's {size}")
+            return {info.filename[:-4]: _read_member(archive, info, path) for info in infos}
+    except _Refused:
+        raise
+    except Exception as err:  # zipfile, struct, zlib, ValueError (.npy header), NotImplementedError, ...
+        raise ValueError(f"{path} is not a readable physnn model file (truncated or corrupt: {err})") from None
+
+
+def _parse_config(text: bytes, path) -> dict:
+    """The JSON configuration, its size and nesting depth bounded."""
+    try:
+        config = json.loads(text.decode("utf-8"))
+    except (ValueError, RecursionError) as err:  # (UnicodeDecodeError and JSONDecodeError are ValueErrors)
+        raise ValueError(f"{path}: the configuration is not valid JSON ({type(err).__name__})") from None
+    pending = [(config, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise ValueError(f"{path}: the configuration nests deeper than {MAX_JSON_DEPTH} levels")
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        pending.extend((child, depth + 1) for child in children)
+    if not isinstance(config, dict):
+        raise ValueError(f"{path}: the configuration must be a JSON object")
+    return config
+
+
+def _find(path) -> Path:
     path = Path(path)
     if not path.exists() and path.with_name(path.name + ".npz").exists():
         path = path.with_name(path.name + ".npz")
     if not path.exists():
         raise ValueError(f"{path}: no such model file")
-    try:
-        data = np.load(path, allow_pickle=False)
-        if not isinstance(data, np.lib.npyio.NpzFile):
-            raise ValueError(f"it holds a single {type(data).__name__}, not an .npz archive")
-        with data:
-            arrays = {name: data[name] for name in data.files}
-    except Exception as err:  # zipfile, struct, zlib, NotImplementedError (corrupt zip headers), ...
-        raise ValueError(f"{path} is not a readable physnn model file (truncated or corrupt: {err})") from None
+    return path
+
+
+def load_model(path, custom_objects: dict | None = None):
+    """Rebuild a model saved with ``model.save(path)``: architecture, weights, state, optimiser state.
+
+    Only physnn's own classes are rebuilt, plus subclassed models and custom layers registered with
+    ``physnn.register_serializable`` or passed as ``custom_objects`` (class name -> class); a file naming
+    any other class raises ValueError naming it. ``path`` without a suffix also finds ``path + ".npz"``.
+
+    Raises ``ValueError`` for a missing, truncated, corrupt, crafted or foreign file, or one whose arrays do
+    not fit its architecture. A float64 model must be loaded with ``jax.enable_x64(True)``.
+    """
+    path = _find(path)
+    custom = _custom_objects(custom_objects)
+    arrays = _read_archive(path)
     if "__config__" not in arrays or "__checksum__" not in arrays:
         raise ValueError(f"{path} is not a physnn model file (no configuration or checksum)")
-    config_text = arrays.pop("__config__").tobytes().decode()
-    checksum = arrays.pop("__checksum__").tobytes().decode()
+    config_array, checksum_array = arrays.pop("__config__"), arrays.pop("__checksum__")
+    if config_array.dtype != np.uint8 or checksum_array.dtype != np.uint8:
+        raise ValueError(f"{path}: the configuration and checksum must be uint8 arrays")
+    try:
+        config_text = config_array.tobytes().decode("utf-8")
+        checksum = checksum_array.tobytes().decode("ascii")
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: the configuration or checksum is not text") from None
     if _checksum(config_text, arrays) != checksum:
         raise ValueError(f"{path} is corrupt: its checksum does not match its contents")
-    config = json.loads(config_text)
+    config = _parse_config(config_array.tobytes(), path)
     if config.get("format") != FORMAT or config.get("version") != VERSION:
         raise ValueError(f"{path}: unsupported format {config.get('format')!r} version {config.get('version')!r}")
+    try:
+        return _restore(config, arrays, custom, path)
+    except (KeyError, TypeError, AttributeError, IndexError) as err:  # crafted contents of a valid file
+        raise ValueError(f"{path}: malformed model configuration ({type(err).__name__}: {err})") from err
 
-    model = _rebuild(config["model"])
-    types = [type(layer).__name__ for layer in model.layers]
-    if types != config["layer_types"]:
-        raise ValueError(f"{path}: rebuilt layers {types} differ from the saved {config['layer_types']}")
-    model.params = _by_name(model, _fill("params", _positional(model, model.params), arrays, path), model.params)
-    state_keys = [k for k in arrays if k.startswith("state")]
-    if state_keys:
-        model.reset_states(batch_size=arrays[state_keys[0]].shape[0])
-        model.state = _by_name(model, _fill("state", _positional(model, model.state), arrays, path), model.state)
-    if _recompile(model, config["compile"]) and config.get("has_opt_state"):
-        template = _opt_positional(model, model._optimizer_fn.init(model.params))
-        filled = _fill("opt", template, arrays, path)
-        layer_names = list(model._layers)
-        model.opt_state = {k: ({n: p for n, p in zip(layer_names, v)} if isinstance(v, list) else v)
-                           for k, v in filled.items()}
+
+def _restore(config: dict, arrays: dict[str, np.ndarray], custom: dict, path):
+    dtype = config.get("dtype")
+    if dtype not in (None, "float32", "float64"):
+        raise ValueError(f"{path}: unsupported dtype {dtype!r}")
+    if dtype == "float64" and not jax.config.jax_enable_x64:
+        raise ValueError(f"{path} holds a float64 model; load it inside `with jax.enable_x64(True):` (or set "
+                         "JAX_ENABLE_X64=1) so it is not silently rounded to float32")
+    fits = config.get("fits", 0)
+    if type(fits) is not int or fits < 0:
+        raise ValueError(f"{path}: the fit counter must be an integer >= 0, got {fits!r}")
+    n_params = sum(a.size for k, a in arrays.items() if k.startswith("params"))
+    # The rebuilt architecture must fit the stored arrays, so its initialisers may create about as many
+    # numbers (once per nested model, which builds itself; plus some slack so a mismatch is reported as such).
+    budget = (n_params + (1 << 20)) * _count_models(config["model"])
+    x64 = jax.config.jax_enable_x64 if dtype is None else dtype == "float64"
+    with jax.enable_x64(x64), initializers.allocation_limit(budget, str(path)):
+        model = _rebuild(config["model"], custom, path)
+        types = [type(layer).__name__ for layer in model.layers]
+        if types != config["layer_types"]:
+            raise ValueError(f"{path}: rebuilt layers {types} differ from the saved {config['layer_types']}")
+        model.params = _by_name(model, _fill("params", _positional(model, model.params), arrays, path),
+                                model.params)
+        state_keys = [k for k in arrays if k.startswith("state")]
+        if state_keys:
+            batch = arrays[state_keys[0]].shape[0]
+            if batch * math.prod(int(s) for s in model.input_shape) > MAX_BATCH_ELEMENTS:
+                raise ValueError(f"{path}: the layer state of batch {batch} for inputs {model.input_shape} is "
+                                 "larger than a model file may declare")
+            model.reset_states(batch_size=batch)
+            model.state = _by_name(model, _fill("state", _positional(model, model.state), arrays, path),
+                                   model.state)
+        if _recompile(model, config["compile"], path) and config.get("has_opt_state"):
+            template = _opt_positional(model, model._optimizer_fn.init(model.params))
+            filled = _fill("opt", template, arrays, path)
+            layer_names = list(model._layers)
+            model.opt_state = {k: ({n: p for n, p in zip(layer_names, v)} if isinstance(v, list) else v)
+                               for k, v in filled.items()}
+    model._fits = fits
     return model
+
+
+__all__ = ["load_model", "register_serializable", "save_model"]

@@ -52,12 +52,19 @@ def _check_fraction(name, value, *, inclusive_zero=True):
         raise ValueError(f"{name} must be in [0, 1), got {value!r}")
 
 
+def _described(schedule: Callable, name: str, **config) -> Callable:
+    """Tag a schedule with the call that made it, so a model file can store it (``physnn.saving``)."""
+    schedule.physnn_schedule = {"name": name, "config": config}
+    return schedule
+
+
 def exponential_decay(eta0: float, decay_rate: float, decay_steps: int) -> Callable:
     """eta(t) = eta0 * decay_rate^(t / decay_steps)."""
     _check_positive("eta0", eta0)
     _check_positive("decay_rate", decay_rate)
     _check_positive("decay_steps", decay_steps)
-    return lambda step: eta0 * decay_rate ** (step / decay_steps)
+    return _described(lambda step: eta0 * decay_rate ** (step / decay_steps), "exponential_decay",
+                      eta0=eta0, decay_rate=decay_rate, decay_steps=decay_steps)
 
 
 def step_decay(eta0: float, drop: float, every: int) -> Callable:
@@ -65,7 +72,8 @@ def step_decay(eta0: float, drop: float, every: int) -> Callable:
     _check_positive("eta0", eta0)
     _check_positive("drop", drop)
     _check_positive("every", every)
-    return lambda step: eta0 * drop ** jnp.floor(step / every)
+    return _described(lambda step: eta0 * drop ** jnp.floor(step / every), "step_decay",
+                      eta0=eta0, drop=drop, every=every)
 
 
 def inverse_time_decay(eta0: float, decay_rate: float, decay_steps: int) -> Callable:
@@ -73,7 +81,8 @@ def inverse_time_decay(eta0: float, decay_rate: float, decay_steps: int) -> Call
     _check_positive("eta0", eta0)
     _check_positive("decay_rate", decay_rate)
     _check_positive("decay_steps", decay_steps)
-    return lambda step: eta0 / (1 + decay_rate * step / decay_steps)
+    return _described(lambda step: eta0 / (1 + decay_rate * step / decay_steps), "inverse_time_decay",
+                      eta0=eta0, decay_rate=decay_rate, decay_steps=decay_steps)
 
 
 def _eta_fn(eta) -> Callable:

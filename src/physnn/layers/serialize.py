@@ -2,10 +2,17 @@
 
 Activations that are physnn built-ins are written by name (``activations.activation_name``); a custom
 callable cannot be written and raises ValueError. Regularisers (``L1``/``L2``) and wrapped layers are
-nested ``{"class_name", "config"}`` dicts. Custom layer classes are added with ``register_layer``.
+nested ``{"class_name", "config"}`` dicts. Custom layer classes are added with ``register_layer`` (or
+``physnn.register_serializable``) or passed to ``deserialize(..., custom_objects={name: cls})``.
+
+``deserialize`` builds nothing but the classes it knows (physnn's layers and regularisers, registered layers,
+``custom_objects``), and checks a configuration's keys against the constructor before calling it: a file's
+contents never choose the code that runs, and a malformed configuration is a ValueError naming the class.
 """
 
 from __future__ import annotations
+
+import inspect
 
 from physnn.activations import activation_name
 from physnn.costs import REGULARIZERS
@@ -67,22 +74,68 @@ def serialize(layer: Layer) -> dict:
     return {"class_name": type(layer).__name__, "config": config}
 
 
-def _decode(value):
-    if isinstance(value, dict) and set(value) == {"class_name", "config"}:
-        if value["class_name"] in _REGULARIZER_CLASSES:
-            return _REGULARIZER_CLASSES[value["class_name"]](**value["config"])
-        if value["class_name"] in LAYERS:
-            return deserialize(value)
+def check_config(cls: type, config, what: str) -> None:
+    """ValueError unless ``config`` is a dict of keyword arguments that ``cls(**config)`` accepts: no unknown
+    key, no missing required argument (``what`` names the object in the message)."""
+    if not isinstance(config, dict) or not all(isinstance(k, str) for k in config):
+        raise ValueError(f"{what}: the configuration must be a dict of keyword arguments, got {config!r}")
+    try:
+        parameters = inspect.signature(cls).parameters.values()
+    except (TypeError, ValueError):
+        return  # no signature to check against (a class implemented in C)
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return
+    names = {p.name for p in parameters if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                                       inspect.Parameter.KEYWORD_ONLY)}
+    unknown = sorted(set(config) - names)
+    if unknown:
+        raise ValueError(f"{what}: unknown configuration key(s) {unknown}; {cls.__name__} accepts {sorted(names)}")
+    missing = [p.name for p in parameters if p.name in names and p.default is inspect.Parameter.empty
+               and p.name not in config]
+    if missing:
+        raise ValueError(f"{what}: the configuration lacks the required argument(s) {missing}")
+
+
+def _layer_class(name, custom_objects) -> type[Layer] | None:
+    cls = (custom_objects or {}).get(name)
+    if isinstance(cls, type) and issubclass(cls, Layer):
+        return cls
+    return LAYERS.get(name)
+
+
+def _decode(value, custom_objects):
+    if isinstance(value, dict) and set(value) == {"class_name", "config"} and isinstance(value["class_name"], str):
+        name = value["class_name"]
+        if name in _REGULARIZER_CLASSES:
+            cls = _REGULARIZER_CLASSES[name]
+            check_config(cls, value["config"], f"regulariser {name}")
+            return cls(**value["config"])
+        if _layer_class(name, custom_objects) is not None:
+            return deserialize(value, custom_objects)
+    if isinstance(value, list):
+        return [_decode(v, custom_objects) for v in value]
     return value
 
 
-def deserialize(data: dict) -> Layer:
-    """Rebuild a layer from ``serialize``'s dict; ValueError for an unknown class name."""
+def deserialize(data: dict, custom_objects: dict | None = None) -> Layer:
+    """Rebuild a layer from ``serialize``'s dict. Only physnn's layer classes, registered ones and the Layer
+    subclasses in ``custom_objects`` (class name -> class) are built; ValueError for any other class name, for
+    unknown or missing constructor arguments, and for a configuration the constructor rejects."""
     if not isinstance(data, dict) or "class_name" not in data or "config" not in data:
         raise ValueError(f"deserialize expects {{'class_name': ..., 'config': ...}}, got {data!r}")
     name = data["class_name"]
-    if name not in LAYERS:
-        raise ValueError(f"Unknown layer class_name={name!r}; known: {sorted(LAYERS)} "
-                         "(add custom layers with physnn.layers.serialize.register_layer)")
-    config = {k: _decode(v) for k, v in data["config"].items()}
-    return LAYERS[name].from_config(config)
+    cls = _layer_class(name, custom_objects) if isinstance(name, str) else None
+    if cls is None:
+        raise ValueError(f"Unknown layer class_name={name!r}; known: {sorted(LAYERS)} (add custom layers with "
+                         "physnn.register_serializable or pass them in custom_objects)")
+    what = f"layer {name}"
+    if not isinstance(data["config"], dict):
+        raise ValueError(f"{what}: the configuration must be a dict, got {data['config']!r}")
+    config = {k: _decode(v, custom_objects) for k, v in data["config"].items()}
+    if getattr(cls.from_config, "__func__", None) is Layer.from_config.__func__:  # cls(**config)
+        check_config(cls, config, what)
+    try:
+        return cls.from_config(config)
+    except (TypeError, KeyError, AttributeError, IndexError) as err:
+        raise ValueError(f"{what}: cannot be built from the configuration {config!r} "
+                         f"({type(err).__name__}: {err})") from err
