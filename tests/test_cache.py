@@ -1,22 +1,71 @@
-"""The compilation caches: JAX's persistent cache is on, and physnn's executable cache skips tracing."""
+"""The persistent compilation cache: keyed on the program itself, no pickles, damaged or crash-suspect
+entries discarded, physnn's temporaries cleaned, in-memory programs bounded.
 
-import collections
-import itertools
+The cross-process tests run fresh Python processes sharing one cache directory, as two runs of a user's
+script would."""
 
-import jax
-import jax.numpy as jnp
+import json
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import zlib
+
 import numpy as np
 import pytest
 
-from physnn import FFNN, LRELU, Adam, CostCrossEntropy, _cache, softmax
-from physnn.training import flat_jit
+from physnn import _cache
+
+# A small fit whose final loss depends on every part of the program: a nested Sequential's activation
+# (argv[1]), LRELU's slope constant (argv[2]) and, through a user layer, an edited `call` (argv[3]).
+SCRIPT = textwrap.dedent("""
+    import json, sys
+    import numpy as np
+    import jax
+    hits = [0]
+    jax.monitoring.register_event_listener(
+        lambda event, **k: event == "/jax/compilation_cache/cache_hits" and hits.__setitem__(0, hits[0] + 1))
+    import physnn
+    from physnn import activations
+    from physnn.layers import Dense
+    activation, slope, scale = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+    activations.LRELU_SLOPE = slope
+
+    class Scaled(physnn.layers.Layer):
+        def output_shape(self, input_shape):
+            return input_shape
+        def init(self, rng, input_shape):
+            return {}
+        def apply(self, params, x, **kwargs):
+            return x * SCALE
+
+    SCALE = scale
+    inner = physnn.Sequential([Dense(6, activation=activation), Dense(6, activation="lrelu")])
+    model = physnn.Sequential([physnn.Input((3,)), inner, Scaled(), Dense(2)], seed=0)
+    model.compile(optimizer="adam", loss="mse")
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(32, 3)), rng.normal(size=(32, 2))
+    history = model.fit(x, y, epochs=3, batch_size=8, verbose=0)
+    print(json.dumps({"loss": history.history["loss"][-1], "hits": hits[0]}))
+""")
 
 
-@pytest.fixture
-def cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("PHYSNN_CACHE_DIR", str(tmp_path))
-    monkeypatch.delenv("PHYSNN_NO_CACHE", raising=False)
-    return tmp_path / "executables"
+def _run(cache, *args, no_cache=False, timeout=120):
+    env = {**os.environ, "PHYSNN_CACHE_DIR": str(cache), "JAX_PLATFORMS": "cpu"}
+    env.pop("PHYSNN_NO_CACHE", None)
+    if no_cache:
+        env["PHYSNN_NO_CACHE"] = "1"
+    done = subprocess.run([sys.executable, "-c", SCRIPT, *map(str, args)], capture_output=True, text=True,
+                          env=env, timeout=timeout)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _entries(cache):
+    return sorted(p for p in cache.iterdir() if p.name.endswith(_cache.ENTRY_SUFFIX))
 
 
 def test_cache_dir_follows_the_environment(tmp_path, monkeypatch):
@@ -26,170 +75,173 @@ def test_cache_dir_follows_the_environment(tmp_path, monkeypatch):
     assert _cache.cache_dir() is None
 
 
-def _counting(calls):
-    def fn(params, x):
-        calls.append(1)
-        return {"y": jnp.tanh(x @ params["w"]), "n": jnp.sum(x)}
-    return fn
+def test_import_leaves_jax_config_alone_and_the_first_compile_switches_the_cache_on(tmp_path):
+    code = textwrap.dedent("""
+        import jax
+        before = jax.config.jax_compilation_cache_dir
+        import physnn
+        at_import = jax.config.jax_compilation_cache_dir
+        physnn.Sequential([physnn.Input((2,)), physnn.layers.Dense(1)]).predict([[1.0, 2.0]])
+        print(before, at_import, jax.config.jax_compilation_cache_dir)
+    """)
+    env = {**os.environ, "PHYSNN_CACHE_DIR": str(tmp_path)}
+    env.pop("PHYSNN_NO_CACHE", None)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.split() == ["None", "None", str(tmp_path)]
 
 
-def test_executable_cache_hit_skips_tracing_and_gives_the_same_numbers(cache):
-    params, x = {"w": jnp.ones((3, 2))}, jnp.arange(12.0).reshape(4, 3) / 10
-    calls = []
-    first = flat_jit(_counting(calls), cache_key="test-program")(params, x)
-    assert len(calls) == 1 and len(list(cache.glob("*.pkl"))) == 1
-    second = flat_jit(_counting(calls), cache_key="test-program")(params, x)  # as a new process would
-    assert len(calls) == 1, "a cache hit must not trace the function"
-    assert jax.tree_util.tree_structure(second) == jax.tree_util.tree_structure(first)
-    np.testing.assert_array_equal(second["y"], first["y"])
-    flat_jit(_counting(calls), cache_key="test-program")(params, x[:2])  # new shapes: a new program
-    assert len(calls) == 2
+def test_a_directory_the_user_set_in_jax_is_respected(tmp_path):
+    code = textwrap.dedent(f"""
+        import jax
+        jax.config.update("jax_compilation_cache_dir", {str(tmp_path / "mine")!r})
+        import physnn
+        physnn.Sequential([physnn.Input((2,)), physnn.layers.Dense(1)]).predict([[1.0, 2.0]])
+        print(jax.config.jax_compilation_cache_dir)
+    """)
+    env = {**os.environ, "PHYSNN_CACHE_DIR": str(tmp_path / "physnn")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.strip() == str(tmp_path / "mine")
+    assert not (tmp_path / "physnn").exists()
 
 
-def test_a_damaged_cache_entry_is_recompiled(cache):
-    params, x = {"w": jnp.ones((3, 2))}, jnp.ones((4, 3))
-    calls = []
-    expected = flat_jit(_counting(calls), cache_key="damaged")(params, x)
-    (entry,) = cache.glob("*.pkl")
-    entry.write_bytes(b"not a pickle")
-    again = flat_jit(_counting(calls), cache_key="damaged")(params, x)
-    assert len(calls) == 2
-    np.testing.assert_array_equal(again["y"], expected["y"])
-    assert entry.read_bytes() != b"not a pickle"
+@pytest.mark.slow
+def test_no_stale_program_across_processes(tmp_path):
+    """Regression: the old executable cache described a nested Sequential as {"class_name": "Sequential"},
+    so a relu model trained with the cached tanh program, and edited constants or calls were ignored."""
+    cache = tmp_path / "cache"
+    first = _run(cache, "tanh", 0.01, 1.0)
+    assert _entries(cache), "the first process must fill the cache"
+    again = _run(cache, "tanh", 0.01, 1.0)
+    assert again["hits"] > 0 and again["loss"] == first["loss"], "the same program must come from the cache"
+    for args in [("relu", 0.01, 1.0), ("tanh", 0.3, 1.0), ("tanh", 0.01, 2.0)]:
+        cached = _run(cache, *args)
+        fresh = _run(tmp_path / "unused", *args, no_cache=True)
+        assert cached["loss"] == fresh["loss"], f"{args}: a stale program was served"
+        assert cached["loss"] != first["loss"]
 
 
-def test_no_executable_cache_without_a_key_or_when_off(cache, monkeypatch):
-    flat_jit(_counting([]))(({"w": jnp.ones((3, 2))}), jnp.ones((4, 3)))
-    assert not cache.exists()
-    monkeypatch.setenv("PHYSNN_NO_CACHE", "1")
-    flat_jit(_counting([]), cache_key="off")(({"w": jnp.ones((3, 2))}), jnp.ones((4, 3)))
-    assert not cache.exists()
+@pytest.mark.slow
+def test_a_bit_flipped_entry_is_discarded_and_three_later_processes_succeed(tmp_path):
+    cache = tmp_path / "cache"
+    expected = _run(cache, "tanh", 0.01, 1.0)["loss"]
+    entries = _entries(cache)
+    largest = max(entries, key=lambda p: p.stat().st_size)
+    data = bytearray(largest.read_bytes())
+    data[len(data) // 2] ^= 0x10
+    largest.write_bytes(bytes(data))
+    assert not _cache.intact(bytes(data))
+    for _ in range(3):
+        assert _run(cache, "tanh", 0.01, 1.0)["loss"] == expected
+    assert all(_cache.intact(p.read_bytes()) for p in _entries(cache))
 
 
-def _digits_like(n=60):
-    rng = np.random.default_rng(0)
-    return rng.random((n, 8)), np.eye(3)[rng.integers(0, 3, n)]
+def test_entries_are_not_pickles_and_a_planted_pickle_is_never_loaded(tmp_path):
+    marker = tmp_path / "pwned"
+
+    class Exploit:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    (tmp_path / f"planted{_cache.ENTRY_SUFFIX}").write_bytes(pickle.dumps(Exploit()))
+    (tmp_path / f"ok{_cache.ENTRY_SUFFIX}").write_bytes(zlib.compress(b"an executable"))
+    deleted = _cache.recover(tmp_path)
+    assert deleted["damaged"] == 1 and not marker.exists()
+    assert [p.name for p in _entries(tmp_path)] == [f"ok{_cache.ENTRY_SUFFIX}"]
+    record = json.loads((tmp_path / "physnn-verified.json").read_text())
+    assert list(record) == [f"ok{_cache.ENTRY_SUFFIX}"]
 
 
-def test_ffnn_second_process_loads_the_epoch_and_trains_identically(cache, monkeypatch):
-    X, t = _digits_like()
-    scores, traces = [], []
-    for _ in range(2):  # a fresh FFNN has no compiled epoch, as in a new process
-        net = FFNN((8, 16, 3), LRELU, softmax, CostCrossEntropy, seed=3)
-        traced = []
-        forward = net._forward
-        monkeypatch.setattr(net, "_forward", lambda w, x, traced=traced, forward=forward:
-                            traced.append(1) or forward(w, x))
-        scores.append(net.fit(X, t, Adam(0.01), batches=4, epochs=3, verbose=False))
-        traces.append(len(traced))
-    assert traces[0] > 0 and traces[1] == 0, "the second fit must load the compiled epoch, not trace it"
-    assert len(list(cache.glob("*.pkl"))) == 1
-    for k in scores[0]:
-        np.testing.assert_array_equal(scores[0][k], scores[1][k])
+def test_a_truncated_entry_fails_its_check():
+    data = zlib.compress(np.arange(1000.0).tobytes())
+    assert _cache.intact(data)
+    assert not _cache.intact(data[:-7])
+    assert not _cache.intact(data + b"junk")
+    assert not _cache.intact(b"")
 
 
-def test_ffnn_with_a_user_activation_is_not_cached(cache):
-    X, t = _digits_like()
-    FFNN((8, 4, 3), lambda z: jnp.tanh(z), softmax, CostCrossEntropy, seed=0).fit(X, t, Adam(0.01), epochs=1,
-                                                                                  verbose=False)
-    FFNN((8, 4, 3), LRELU, softmax, CostCrossEntropy, seed=0).fit(X, t, Adam(lambda s: 0.01), epochs=1,
-                                                                  verbose=False)
-    assert not cache.exists()
+def test_a_changed_entry_is_verified_again(tmp_path):
+    entry = tmp_path / f"k{_cache.ENTRY_SUFFIX}"
+    entry.write_bytes(zlib.compress(b"program"))
+    assert _cache.recover(tmp_path)["damaged"] == 0
+    time.sleep(0.01)
+    entry.write_bytes(b"garbage of another size")
+    assert _cache.recover(tmp_path)["damaged"] == 1 and not entry.exists()
 
 
-def _iris_like_model(style):
-    from physnn import Model, Sequential
-    from physnn.layers import Dense, Input
-
-    if style == "sequential":
-        model = Sequential([Input((4,)), Dense(8, activation="relu"), Dense(3, activation="softmax")], seed=1)
-    else:
-        x = Input((4,))
-        model = Model(x, Dense(3, activation="softmax")(Dense(8, activation="relu")(x)), seed=1)
-    return model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+def _dead_pid():
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
 
 
-@pytest.mark.parametrize("style", ["sequential", "functional"])
-def test_model_second_build_loads_the_epoch_and_trains_identically(cache, monkeypatch, style):
+def test_entries_read_by_a_process_that_died_are_discarded(tmp_path):
+    started = time.time_ns()
+    for name, read_at in [("before", started - 10**9), ("during", started + 10**6)]:
+        (tmp_path / f"{name}{_cache.ENTRY_SUFFIX}").write_bytes(zlib.compress(b"x"))
+        (tmp_path / f"{name}{_cache.ATIME_SUFFIX}").write_bytes(read_at.to_bytes(8, "little"))
+    running = tmp_path / "running"
+    running.mkdir()
+    import socket
+
+    dead = running / f"{socket.gethostname()}-{_dead_pid()}-{started}"
+    alive = running / f"{socket.gethostname()}-{os.getpid()}-{started - 10**10}"
+    dead.touch()
+    alive.touch()
+    assert _cache.recover(tmp_path)["read_by_dead_process"] == 1
+    assert [p.name for p in _entries(tmp_path)] == [f"before{_cache.ENTRY_SUFFIX}"]
+    assert not (tmp_path / f"during{_cache.ATIME_SUFFIX}").exists()
+    assert not dead.exists() and alive.exists(), "a live process's marker stays"
+
+
+@pytest.mark.slow
+def test_a_process_killed_after_loading_leaves_its_entries_to_be_discarded(tmp_path):
+    cache = tmp_path / "cache"
+    _run(cache, "tanh", 0.01, 1.0)
+    killed_script = SCRIPT + "\nimport os, signal; os.kill(os.getpid(), signal.SIGKILL)\n"
+    env = {**os.environ, "PHYSNN_CACHE_DIR": str(cache)}
+    env.pop("PHYSNN_NO_CACHE", None)
+    done = subprocess.run([sys.executable, "-c", killed_script, "tanh", "0.01", "1.0"], env=env,
+                          capture_output=True, timeout=120)
+    assert done.returncode == -signal.SIGKILL
+    assert list((cache / "running").iterdir()), "the killed process's marker must remain"
+    assert _cache.recover(cache)["read_by_dead_process"] > 0
+    assert not list((cache / "running").iterdir())
+
+
+def test_temporaries_of_dead_processes_are_deleted(tmp_path):
+    stale = tmp_path / f".physnn-verified.json.{_dead_pid()}.tmp"
+    live = tmp_path / f".physnn-verified.json.{os.getpid()}.tmp"
+    stale.write_bytes(b"half")
+    live.write_bytes(b"being written")
+    assert _cache.recover(tmp_path)["temporary"] == 1
+    assert not stale.exists() and live.exists()
+
+
+def test_write_atomically_leaves_the_old_file_when_writing_fails(tmp_path, monkeypatch):
+    target = tmp_path / "f.json"
+    target.write_bytes(b"old")
+
+    def full_disk(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    with pytest.raises(OSError):
+        _cache.write_atomically(target, b"new")
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["f.json"]
+
+
+def test_compiled_programs_in_memory_are_bounded():
+    import physnn
     from physnn.layers import Dense
 
+    model = physnn.Sequential([physnn.Input((2,)), Dense(1)], seed=0).compile("sgd", "mse")
     rng = np.random.default_rng(0)
-    x, y = rng.normal(size=(40, 4)), np.eye(3)[rng.integers(0, 3, 40)]
-    import physnn.layers.base as base
-
-    histories, traces = [], []
-    for _ in range(2):  # a new model whose layers get the same names, as in a new process running the same script
-        monkeypatch.setattr(base, "_name_counters", collections.defaultdict(itertools.count))
-        model = _iris_like_model(style)
-        traced = []
-        apply = Dense.apply
-        monkeypatch.setattr(Dense, "apply", lambda self, *a, traced=traced, apply=apply, **k:
-                            traced.append(1) or apply(self, *a, **k))
-        histories.append(model.fit(x, y, epochs=3, batch_size=8, validation_split=0.25, verbose=0).history)
-        monkeypatch.setattr(Dense, "apply", apply)
-        traces.append(len(traced))
-    assert traces[0] > 0 and traces[1] == 0, "the second fit must load the compiled epoch, not trace it"
-    assert histories[0] == histories[1]
-
-
-def test_model_with_a_custom_loss_is_not_cached(cache):
-    model = _iris_like_model("sequential")
-    model.compile(optimizer="adam", loss=lambda t, p: jnp.mean((t - p) ** 2))
-    model.fit(np.ones((8, 4)), np.ones((8, 3)), epochs=1, verbose=0)
-    assert not cache.exists()
-
-
-def test_models_with_other_layer_names_keep_their_own_parameter_names(cache):
-    """Regression: a cached epoch must not hand back another model's parameter tree (its layer names)."""
-    rng = np.random.default_rng(1)
-    x, y = rng.normal(size=(16, 4)), np.eye(3)[rng.integers(0, 3, 16)]
-    for _ in range(2):  # the second model's layers are named dense_2, dense_3, ...
-        model = _iris_like_model("sequential")
-        model.fit(x, y, epochs=1, verbose=0)
-        assert sorted(model.params) == sorted(layer.name for layer in model.layers)
-        assert model.predict(x).shape == (16, 3)
-
-
-def test_another_model_of_the_same_architecture_is_not_compiled_again(cache, monkeypatch):
-    """Same architecture, other layer names (a new entry here): JAX's own cache serves the program, which
-    physnn's cache cannot store, and physnn must not compile it afresh just to fill an entry again."""
-    rng = np.random.default_rng(2)
-    x, y = rng.normal(size=(16, 4)), np.eye(3)[rng.integers(0, 3, 16)]
-    _iris_like_model("sequential").fit(x, y, epochs=1, verbose=0)
-    fresh_compiles = []
-    original = _cache._persistent_cache_off
-    monkeypatch.setattr(_cache, "_persistent_cache_off", lambda: fresh_compiles.append(1) or original())
-    _iris_like_model("sequential").fit(x, y, epochs=1, verbose=0)
-    assert fresh_compiles == []
-
-
-def test_prune_deletes_the_least_recently_used_entries(tmp_path):
-    import os
-
-    for i in range(5):
-        entry = tmp_path / f"e{i}.pkl"
-        entry.write_bytes(b"x" * 100)
-        os.utime(entry, (1000 + i, 1000 + i))
-    _cache._prune(tmp_path, limit=250)
-    assert sorted(p.name for p in tmp_path.glob("*.pkl")) == ["e3.pkl", "e4.pkl"]
-
-
-def test_x64_gets_its_own_entry(cache):
-    """The same key and argument types under jax.enable_x64 compile another program (its constants differ)."""
-    def fn(n):
-        return {"y": n * 0.1}  # int32 * a Python float: float32, or float64 under x64
-    calls = []
-    with jax.enable_x64(False):
-        low = flat_jit(lambda n: calls.append(1) or fn(n), cache_key="x64-test")(np.int32(3))
-    with jax.enable_x64(True):
-        high = flat_jit(lambda n: calls.append(1) or fn(n), cache_key="x64-test")(np.int32(3))
-    assert len(calls) == 2 and np.asarray(low["y"]).dtype == np.float32 and np.asarray(high["y"]).dtype == np.float64
-
-
-def test_one_cached_function_follows_the_x64_mode(cache):
-    """The executables a flat_jit keeps in memory are specialised to the x64 mode too."""
-    scaled = flat_jit(lambda n: {"y": n * 0.1}, cache_key="x64-same-function")
-    with jax.enable_x64(False):
-        assert np.asarray(scaled(np.int32(3))["y"]).dtype == np.float32
-    with jax.enable_x64(True):
-        assert np.asarray(scaled(np.int32(3))["y"]).dtype == np.float64
+    for n in range(4, 4 + 3 * _cache.Programs().maxsize):
+        model.fit(rng.normal(size=(n, 2)), rng.normal(size=(n, 1)), epochs=1, batch_size=3, verbose=0)
+    assert len(model._compiled) <= _cache.Programs().maxsize
+    programs = _cache.Programs(maxsize=2)
+    programs["a"], programs["b"] = 1, 2
+    programs["a"]  # noqa: B018 - a use makes "a" the most recent
+    programs["c"] = 3
+    assert list(programs) == ["a", "c"]

@@ -1,9 +1,6 @@
 """physnn: neural networks for the physical sciences, on a JAX engine."""
 
-from physnn import (
-    _cache,  # noqa: F401  (turns on the persistent compilation cache)
-    layers,
-)
+from physnn import layers
 from physnn.activations import ELU, LRELU, RELU, derivate, identity, sigmoid, softmax, tanh
 from physnn.callbacks import (
     Callback,

@@ -1,31 +1,53 @@
-"""Caches of compiled programs, on by default so a repeated run does not compile again.
+"""The persistent compilation cache: a compiled program survives the process, keyed on the program itself.
 
-Two layers, both in the user's cache directory (``$XDG_CACHE_HOME/physnn/jax`` or ``~/.cache/physnn/jax``;
-``PHYSNN_CACHE_DIR`` moves it and ``PHYSNN_NO_CACHE=1`` turns both off):
+physnn stores compiled programs with JAX's persistent compilation cache, whose key is a hash of the lowered
+program (its StableHLO), the compile options, the devices and the JAX/XLA versions: a program whose code,
+constants or shapes changed anywhere (an edited ``call``, a module constant, a nested model's activation)
+gets a new key, so a stale program is never served. physnn adds no key of its own.
 
-* JAX's persistent compilation cache, for every program. It is keyed on the lowered program, so a new
-  process still traces and lowers before it can look up (about a second for a training epoch). A directory
-  the user already set through ``jax.config`` or ``JAX_COMPILATION_CACHE_DIR`` is left alone.
-* physnn's executable cache (``executables/``) for the programs physnn can describe without tracing (a
-  training epoch of a model made of physnn's own layers, activations, losses and optimisers): the key is
-  that description plus the argument shapes, the physnn source, the JAX version and the machine, and a hit
-  loads the compiled executable directly (``jax.experimental.serialize_executable``), skipping trace and
-  lowering. Like JAX's cache, its files are trusted: they are pickles written by this user.
+The cache is switched on by physnn's first compiled call (``enable``), never at import, in
+``$XDG_CACHE_HOME/physnn/jax`` (or ``~/.cache/physnn/jax``); ``PHYSNN_CACHE_DIR`` moves it,
+``PHYSNN_NO_CACHE=1`` turns it off, and a directory the user already set in JAX
+(``jax_compilation_cache_dir`` / ``JAX_COMPILATION_CACHE_DIR``) is used as it is, without physnn's guard.
+
+What an entry is, and how physnn guards physnn's directory:
+
+* An entry is an XLA executable, zlib-compressed by JAX (no pickle, nothing that runs Python code when
+  read). zlib verifies the entry's Adler-32 checksum before XLA deserialises it; a failed check makes JAX
+  warn and compile again.
+* At its first compile a process decompresses every entry it has not verified before (new or changed
+  since, by size and modification time) and deletes those that fail: an entry damaged on disk, or cut
+  short by a full disk or a killed writer, is compiled again once and replaced.
+* Each process using the directory holds a marker ``running/<host>-<pid>-<start>`` until it exits. A
+  marker whose process is gone means that process died, perhaps while loading an entry: the next process
+  deletes every entry read since that process started (JAX records each read in the entry's access-time
+  file), so an entry that crashes its reader is discarded, not loaded again.
+* Left-over temporary files of physnn's are deleted; JAX evicts the least recently used entries beyond
+  ``MAX_BYTES``.
 """
 
 from __future__ import annotations
 
+import atexit
+import collections
 import contextlib
 import functools
-import hashlib
+import json
 import os
-import pickle
-import platform
+import socket
+import time
+import zlib
 from pathlib import Path
 
+import filelock
 import jax
-import jax.numpy as jnp
-import numpy as np
+
+MAX_BYTES = 256 * 2**20
+ENTRY_SUFFIX, ATIME_SUFFIX = "-cache", "-atime"  # the names JAX's file cache gives an entry and its access time
+_VERIFIED = "physnn-verified.json"
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+_enabled: list[Path | None] = []  # [] until the first compile; then [directory or None]
 
 
 def cache_dir() -> Path | None:
@@ -38,151 +60,215 @@ def cache_dir() -> Path | None:
     return base / "physnn" / "jax"
 
 
-def enable() -> None:
+def enable() -> Path | None:
+    """Switch on the persistent cache in physnn's directory, once per process (physnn's compiled calls do
+    this before their first compile). Returns the guarded directory, or None when the cache is off, the
+    directory is unusable, or the user configured JAX's cache directory already."""
+    if _enabled:
+        return _enabled[0]
     directory = cache_dir()
     if directory is None or jax.config.jax_compilation_cache_dir:
-        return
+        _enabled.append(None)
+        return None
     try:
         directory.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return  # a read-only home: run without the cache rather than fail
+        recover(directory)
+        marker = _hold_marker(directory)
+    except OSError:  # a read-only or full home: run without the cache rather than fail
+        _enabled.append(None)
+        return None
+    atexit.register(_release_marker, marker)
     jax.config.update("jax_compilation_cache_dir", str(directory))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+    jax.config.update("jax_compilation_cache_max_size", MAX_BYTES)
+    _enabled.append(directory)
+    return directory
 
 
-@functools.lru_cache(maxsize=1)
-def _environment() -> str:
-    """What a compiled executable depends on besides the program: physnn's source, JAX, the machine."""
-    digest = hashlib.sha256()
-    package = Path(__file__).parent
-    for path in sorted(package.rglob("*.py")):
-        digest.update(str(path.relative_to(package)).encode())
-        digest.update(path.read_bytes())
+def jit(fun, **jit_kwargs):
+    """``jax.jit(fun, **jit_kwargs)`` that switches on physnn's persistent cache before its first compile."""
+    jitted = jax.jit(fun, **jit_kwargs)
+
+    @functools.wraps(fun)
+    def call(*args, **kwargs):
+        if not _enabled:
+            enable()
+        return jitted(*args, **kwargs)
+
+    call.jitted = jitted
+    return call
+
+
+# --- the guard ------------------------------------------------------------------------------------------
+
+
+def recover(directory: Path) -> dict[str, int]:
+    """Make ``directory`` safe to load from: delete the entries read by processes that died, entries that
+    fail their checksum and physnn's left-over temporary files. Returns how many of each were deleted."""
+    deleted = {"read_by_dead_process": 0, "damaged": 0, "temporary": 0}
+    try:  # the lock JAX's cache takes to evict: no entry disappears under its feet
+        lock = filelock.FileLock(directory / ".lockfile", timeout=10)
+        lock.acquire()
+    except filelock.Timeout:
+        return deleted
     try:
-        with open("/proc/cpuinfo") as f:
-            flags = next((line for line in f if line.startswith("flags")), "")
-    except OSError:
-        flags = ""
-    import jaxlib
-
-    return repr((digest.hexdigest(), jax.__version__, jaxlib.__version__, jax.default_backend(),
-                 [str(d) for d in jax.devices()], platform.machine(), flags))
-
-
-def signature(leaves) -> tuple:
-    """What a compiled executable is specialised to besides its program: the x64 mode (read per call, as
-    ``jax.enable_x64`` may switch it) and each argument's shape, dtype and whether it is a (weakly typed)
-    Python scalar."""
-    return (str(jax.dtypes.canonicalize_dtype(np.float64)),
-            tuple((tuple(jnp.shape(x)), str(jnp.result_type(x)), isinstance(x, (int, float))) for x in leaves))
-
-
-def _executable_path(key: str, treedef, arguments: tuple) -> Path | None:
-    directory = cache_dir()
-    if directory is None:
-        return None
-    # the argument structure (dictionary keys such as layer names included) fixes the output structure
-    name = hashlib.sha256(repr((key, str(treedef), arguments, _environment())).encode()).hexdigest()
-    return directory / "executables" / f"{name}.pkl"
-
-
-_persistent_cache_hits = [0]
-_keys_stored: set[str] = set()
-
-
-def _count_persistent_cache_hits(event: str, **kwargs) -> None:
-    if event == "/jax/compilation_cache/cache_hits":
-        _persistent_cache_hits[0] += 1
-
-
-jax.monitoring.register_event_listener(_count_persistent_cache_hits)
-
-
-@contextlib.contextmanager
-def _persistent_cache_off():
-    """Compile without JAX's persistent cache: an executable that cache hands back serialises without its
-    kernels (it then fails with "Function ... not found" when run), so entries here are compiled afresh."""
-    from jax.experimental.compilation_cache import compilation_cache
-
-    enabled = jax.config.jax_enable_compilation_cache
-    jax.config.update("jax_enable_compilation_cache", False)
-    compilation_cache.reset_cache()
-    try:
-        yield
+        deleted["read_by_dead_process"] = _discard_after_crashes(directory)
+        deleted["damaged"] = _verify_entries(directory)
     finally:
-        jax.config.update("jax_enable_compilation_cache", enabled)
-        compilation_cache.reset_cache()
+        lock.release()
+    for temporary in directory.glob(".*.tmp"):  # ".<name>.<pid>.tmp", see write_atomically
+        pid = temporary.name.rsplit(".", 2)[-2]
+        if not (pid.isdigit() and _alive(int(pid))):
+            temporary.unlink(missing_ok=True)
+            deleted["temporary"] += 1
+    return deleted
 
 
-def load_or_compile(jitted, treedef, leaves, arguments: tuple, key: str, out_tree: dict):
-    """The compiled ``jitted`` for arguments ``leaves``, from the executable cache when ``key`` was seen.
+def _entries(directory: Path) -> list[Path]:
+    return [p for p in directory.iterdir() if p.name.endswith(ENTRY_SUFFIX) and p.is_file()]
 
-    Arguments:
-        jitted: a ``jax.jit`` function of flat array arguments returning a flat list; tracing it stores the
-            structure of the caller's output in ``out_tree["treedef"]``.
-        treedef, leaves: the caller's arguments, flattened (leaves are arrays or Python scalars).
-        arguments: ``signature(leaves)``.
-        key: a complete description of the program ``jitted`` computes (same key -> same program).
-        out_tree: filled with "treedef" from the cache on a hit.
-    Returns:
-        A callable executable (stored in the cache when it was compiled here, or loaded from it); None when
-        the cache is off, in which case the caller runs ``jitted`` itself.
-    """
-    from jax.experimental import serialize_executable
 
-    path = _executable_path(key, treedef, arguments)
-    if path is None:
-        return None
-    if path.exists():
-        try:
-            with open(path, "rb") as f:
-                payload, in_tree, flat_out_tree, out_tree["treedef"] = pickle.load(f)
-            executable = serialize_executable.deserialize_and_load(payload, in_tree, flat_out_tree)
-            os.utime(path)  # recently used: pruned last
-            return executable
-        except Exception:  # noqa: BLE001 - a stale or damaged entry is recompiled and replaced
-            pass
-    hits = _persistent_cache_hits[0]
-    compiled = jitted.lower(*leaves).compile()
-    if _persistent_cache_hits[0] > hits:
-        # JAX's persistent cache served it, and such an executable cannot be stored here (see
-        # _persistent_cache_off). Recompile it for an entry once per key and process; later models of the
-        # same architecture but other layer names (hence another entry) keep JAX's copy.
-        if key in _keys_stored and not path.exists():  # (a damaged entry is replaced)
-            return compiled
-        with _persistent_cache_off():
-            # a compiler option at its default value keeps JAX's in-memory cache from handing back the
-            # executable just loaded
-            compiled = jitted.lower(*leaves).compile(compiler_options={"xla_embed_ir_in_executable": False})
-    _keys_stored.add(key)
+def _delete_entry(entry: Path) -> None:
+    entry.unlink(missing_ok=True)
+    entry.with_name(entry.name[: -len(ENTRY_SUFFIX)] + ATIME_SUFFIX).unlink(missing_ok=True)
+
+
+def intact(data: bytes) -> bool:
+    """Whether a cache entry's compressed bytes pass their checksum (zlib's Adler-32; zstd's frame check
+    where JAX uses zstd)."""
     try:
-        entry = (*serialize_executable.serialize(compiled), out_tree["treedef"])
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        if data.startswith(_ZSTD_MAGIC):
+            try:
+                from compression import zstd  # Python >= 3.14
+            except ImportError:
+                import zstandard as zstd  # JAX uses zstd only when one of the two is installed
+            zstd.decompress(data)
+        else:
+            decompressor = zlib.decompressobj()
+            decompressor.decompress(data)
+            if not decompressor.eof or decompressor.unused_data:
+                return False
+    except Exception:  # noqa: BLE001 - any failure to decompress is a damaged entry
+        return False
+    return True
+
+
+def _verify_entries(directory: Path) -> int:
+    """Check every entry not verified before (by name, size and modification time); delete the damaged."""
+    record_path = directory / _VERIFIED
+    try:
+        record = json.loads(record_path.read_text())
+        if not isinstance(record, dict):
+            record = {}
+    except (OSError, ValueError):
+        record = {}
+    verified, damaged = {}, 0
+    for entry in _entries(directory):
+        try:
+            stat = entry.stat()
+            stamp = [stat.st_size, stat.st_mtime_ns]
+            if record.get(entry.name) != stamp:
+                if not intact(entry.read_bytes()):
+                    _delete_entry(entry)
+                    damaged += 1
+                    continue
+            verified[entry.name] = stamp
+        except OSError:  # evicted or replaced by another process meanwhile
+            continue
+    if verified != record:
+        with contextlib.suppress(OSError):  # another process may be writing it too: it is only a shortcut
+            write_atomically(record_path, json.dumps(verified).encode())
+    return damaged
+
+
+def _marker_dir(directory: Path) -> Path:
+    return directory / "running"
+
+
+def _hold_marker(directory: Path) -> Path:
+    markers = _marker_dir(directory)
+    markers.mkdir(exist_ok=True)
+    marker = markers / f"{socket.gethostname()}-{os.getpid()}-{time.time_ns()}"
+    marker.touch()
+    return marker
+
+
+def _release_marker(marker: Path) -> None:
+    with contextlib.suppress(OSError):
+        marker.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def _discard_after_crashes(directory: Path) -> int:
+    """Delete the entries read since each dead process on this host started; returns how many."""
+    markers = _marker_dir(directory)
+    if not markers.is_dir():
+        return 0
+    host, deleted = socket.gethostname(), 0
+    for marker in markers.iterdir():
+        try:
+            name_host, pid, started = marker.name.rsplit("-", 2)
+            pid, started = int(pid), int(started)
+        except ValueError:
+            marker.unlink(missing_ok=True)
+            continue
+        if name_host != host or _alive(pid):
+            continue
+        for atime in directory.glob(f"*{ATIME_SUFFIX}"):
+            try:
+                read_at = int.from_bytes(atime.read_bytes()[:8], "little")
+            except OSError:
+                continue
+            if read_at >= started:
+                _delete_entry(atime.with_name(atime.name[: -len(ATIME_SUFFIX)] + ENTRY_SUFFIX))
+                deleted += 1
+        marker.unlink(missing_ok=True)
+    return deleted
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a flushed and fsynced temporary file in the same directory, renamed
+    over ``path``: a reader sees the old file or the whole new one, and a failed write leaves no temporary."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
         with open(temporary, "wb") as f:
-            pickle.dump(entry, f)
-        os.replace(temporary, path)  # atomic: a concurrent reader sees the old file or the whole new one
-        _prune(path.parent)
-    except Exception:  # noqa: BLE001 - an unwritable cache only costs the next process a compile
-        pass
-    return compiled
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
-EXECUTABLES_MAX_BYTES = 256 * 2**20
+# --- compiled programs held in memory -------------------------------------------------------------------
 
 
-def _prune(directory: Path, limit: int | None = None) -> None:
-    """Delete the least recently used entries until the directory holds at most ``limit`` bytes
-    (``EXECUTABLES_MAX_BYTES``); every change of physnn's source starts new entries."""
-    limit = EXECUTABLES_MAX_BYTES if limit is None else limit
-    entries = [(p.stat().st_mtime, p.stat().st_size, p) for p in directory.glob("*.pkl")]
-    total = sum(size for _, size, _ in entries)
-    for _, size, path in sorted(entries):
-        if total <= limit:
-            break
-        path.unlink(missing_ok=True)
-        total -= size
+class Programs(collections.OrderedDict):
+    """A model's compiled programs, the ``maxsize`` most recently used (a refit with a new data size
+    compiles a new epoch program; the oldest are dropped so memory stays bounded)."""
 
+    def __init__(self, maxsize: int = 8):
+        super().__init__()
+        self.maxsize = maxsize
 
-enable()
+    def __getitem__(self, key):
+        value = super().__getitem__(key)
+        self.move_to_end(key)
+        return value
+
+    def __setitem__(self, key, value):
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        while len(self) > self.maxsize:
+            self.popitem(last=False)

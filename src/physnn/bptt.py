@@ -38,6 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 from matplotlib.figure import Figure
 
+from physnn import _cache
 from physnn._checks import count
 
 __all__ = [
@@ -58,7 +59,7 @@ class RNNStates(NamedTuple):
     o: jax.Array  # [..., T, n_out] outputs o_1..o_T
 
 
-@partial(jax.jit, static_argnames=("n_in", "n_hidden", "n_out"))
+@partial(_cache.jit, static_argnames=("n_in", "n_hidden", "n_out"))
 def init_params(key, n_in: int, n_hidden: int, n_out: int, scale: float = 1.0) -> dict:
     """Random parameters ``{"U", "W", "V", "b", "c"}``: Gaussian weights with variance scale^2 / fan-in,
     zero biases.
@@ -122,7 +123,7 @@ def _forward(weights, xs_t, h0):
     return hs, hs @ V.T + c
 
 
-@jax.jit
+@_cache.jit
 def rnn_forward(params, xs, h0=None) -> RNNStates:
     """Run the simple RNN forward and keep the whole stack of activities (needed by the backward pass).
 
@@ -149,7 +150,7 @@ def _targets(ys, os_t):
     return jnp.moveaxis(ys, -2, 0)
 
 
-@jax.jit
+@_cache.jit
 def rnn_loss(params, xs, ys, h0=None):
     """L = sum_t 1/2 ||o_t - y_t||^2 (summed over the batch too): the course's C = sum_t C^{(t)}.
 
@@ -165,7 +166,7 @@ def rnn_loss(params, xs, ys, h0=None):
     return 0.5 * jnp.sum((os_t - _targets(ys, os_t)) ** 2)
 
 
-@jax.jit
+@_cache.jit
 def bptt_gradients(params, xs, ys, h0=None) -> dict:
     """Gradients of :func:`rnn_loss` by back-propagation through time, written out (no autodiff).
 
@@ -254,7 +255,7 @@ def _lstm_step(weights, state, x):
 _CELLS = {"rnn": (_rnn_weights, _rnn_step, 1), "lstm": (_lstm_weights, _lstm_step, 2)}
 
 
-@partial(jax.jit, static_argnames="cell")
+@partial(_cache.jit, static_argnames="cell")
 def _hidden_gradients(cell, weights, xs, u):
     """dL/dh_t [T, hidden] for t = 1..T and L = u . h_T, as the gradient with respect to a zero
     perturbation added to each h_t."""

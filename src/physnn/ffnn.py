@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from physnn import activations, costs, initializers
+from physnn import initializers
 from physnn.activations import identity, sigmoid, softmax
 from physnn.callbacks import ProgressBar
 from physnn.costs import CLASSIFICATION_COSTS, CostOLS
@@ -61,12 +61,6 @@ def _split(weights) -> list[tuple]:
 def _join(params) -> list:
     """[(W, b), ...] -> course layout [[b; W], ...] (bias in row 0), done on the host."""
     return [jax.device_put(np.concatenate([np.asarray(b)[None], np.asarray(W)], axis=0)) for W, b in params]
-
-
-def _qualified_name(func, module):
-    """"module.name" when ``func`` is ``module``'s own function of that name, else None."""
-    name = getattr(func, "__name__", None)
-    return f"{module.__name__}.{name}" if name and getattr(module, name, None) is func else None
 
 
 def _call_cost(cost_func, target, prediction, x, params):
@@ -169,20 +163,7 @@ class FFNN:
             scores["acc"] = accuracy(t, prediction)
         return scores
 
-    def _program_key(self, scheduler, n, layout, has_val):
-        """What the epoch program computes, for the executable cache (``physnn._cache``); None when it
-        involves code the cache cannot name (user activations, costs or scheduler functions)."""
-        named = [_qualified_name(f, module) for f, module in ((self.hidden_func, activations),
-                                                              (self.output_func, activations),
-                                                              (self.cost_func, costs))]
-        config = scheduler.get_config()
-        if (None in named or type(scheduler).__module__ != Scheduler.__module__
-                or not all(type(v) in (bool, int, float) for v in config.values())):
-            return None
-        return repr(("FFNN", self.dimensions, named, type(scheduler).__name__, sorted(config.items()), n,
-                     tuple(layout), has_val))
-
-    def _epoch_function(self, optimizer, n, layout, has_val, cache_key):
+    def _epoch_function(self, optimizer, n, layout, has_val):
         def loss_fn(weights, state, xb, yb, key, lam):
             return self._loss(weights, xb, yb, lam), (state, {})
 
@@ -194,7 +175,7 @@ class FFNN:
                 scores.update({f"val_{k}": v for k, v in self._scores(carry.params, X_val, t_val).items()})
             return carry, scores
 
-        return flat_jit(run, cache_key)
+        return flat_jit(run)
 
     def fit(self, X, t, scheduler: Scheduler, batches: int = 1, epochs: int = 100, lam: float = 0,
             X_val=None, t_val=None, verbose: bool = True) -> dict[str, np.ndarray]:
@@ -228,8 +209,7 @@ class FFNN:
 
         signature = (repr(scheduler), n, layout, has_val)
         if signature not in self._compiled:
-            key = self._program_key(scheduler, n, layout, has_val)
-            self._compiled = {signature: self._epoch_function(optimizer, n, layout, has_val, key)}
+            self._compiled = {signature: self._epoch_function(optimizer, n, layout, has_val)}
         run = self._compiled[signature]
 
         params = self.split_weights()

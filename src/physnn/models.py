@@ -17,13 +17,12 @@ training objective is
 from __future__ import annotations
 
 import inspect
-import json
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from physnn import initializers
+from physnn import _cache, initializers
 from physnn.callbacks import History, ProgressBar, run_callbacks
 from physnn.costs import as_loss
 from physnn.layers.base import Layer, as_shape
@@ -93,7 +92,7 @@ class Module:
         self.stop_training = False
         self._layers = {}
         self._fits = 0
-        self._compiled = {}
+        self._compiled = _cache.Programs()
 
     # --- the computation -----------------------------------------------------------------------------
 
@@ -151,7 +150,7 @@ class Module:
         self.input_shape = input_shape
         self.state = {}
         self._layers = traced["layers"]
-        self._compiled = {}
+        self._compiled = _cache.Programs()
         return self
 
     @property
@@ -216,7 +215,7 @@ class Module:
         self._loss_extra = accepted_kwargs(self._loss_fn, ("x", "params"))
         self.metrics = [get_metric(m) for m in (metrics or [])]
         self.opt_state = None
-        self._compiled = {}
+        self._compiled = _cache.Programs()
         return self
 
     def _require_compiled(self, what):
@@ -229,42 +228,12 @@ class Module:
         metrics = {name: fn(yb, y_pred) for name, fn in self.metrics}
         return data_loss + self.regularization(params), (state, metrics)
 
-    def _program_key(self, *details) -> str | None:
-        """What a compiled program of this model computes, for physnn's executable cache (``physnn._cache``):
-        the architecture, the compile settings and ``details``. None when user code is involved (a subclassed
-        model, a custom layer, activation, loss, metric or learning-rate function), which JAX then traces."""
-        from physnn import costs, metrics, saving
-
-        try:
-            architecture = saving._model_config(self)
-        except ValueError:  # a custom activation cannot be named
-            return None
-        compiled = saving._compile_config(self) if self.loss is not None else None
-        if (architecture["kind"] == "Subclassed" or type(self).__module__ != __name__  # (user subclasses)
-                or any(not type(layer).__module__.startswith("physnn.") for layer in self.layers)
-                or compiled is None or compiled["optimizer"] is None
-                or not (isinstance(self.loss, str) or getattr(costs, compiled["loss"] or "", None) is self.loss)
-                or any(metrics.METRICS.get(name) is not fn for name, fn in self.metrics)):
-            return None
-        # Names and seed do not enter a compiled program: layers are named by position here (the executable
-        # cache adds the argument tree, whose dictionary keys are the layer names, to each entry's key).
-        del architecture["name"], architecture["seed"]
-        position = {layer.name: f"layer{i}" for i, layer in enumerate(self.layers)}
-        if architecture["kind"] == "Functional":
-            architecture["layers"] = {position[name]: c for name, c in architecture["layers"].items()}
-            for node in architecture["nodes"]:
-                node["layer"] = position[node["layer"]]
-        configs = architecture["layers"]
-        for config in configs.values() if isinstance(configs, dict) else configs:
-            config["config"].pop("name", None)
-        return json.dumps(["Module", architecture, compiled, *details], sort_keys=True, default=repr)
-
     def _evaluate_fn(self):
         if "evaluate" not in self._compiled:
             def evaluate(params, state, x, y):
                 loss, (_, metrics) = self._objective(params, state, x, y, None, False)
                 return {"loss": loss, **metrics}
-            self._compiled["evaluate"] = flat_jit(evaluate, self._program_key("evaluate"))
+            self._compiled["evaluate"] = flat_jit(evaluate)
         return self._compiled["evaluate"]
 
     def _epoch_fn(self, n, layout, shuffle, has_val):
@@ -281,7 +250,7 @@ class Module:
                                                                     x_val, y_val).items()})
                 return carry, logs
 
-            self._compiled[signature] = flat_jit(run, self._program_key(*signature))
+            self._compiled[signature] = flat_jit(run)
         return self._compiled[signature]
 
     def fit(self, x, y, epochs=1, batch_size=32, validation_split=0.0, validation_data=None, shuffle=True,
@@ -371,8 +340,8 @@ class Module:
         x = self._as_input(x)
         self._ensure_built(x)
         if "predict" not in self._compiled:
-            self._compiled["predict"] = flat_jit(
-                lambda params, state, x: self.forward(params, state, x, None, False)[0], self._program_key("predict"))
+            self._compiled["predict"] = flat_jit(lambda params, state, x:
+                                                 self.forward(params, state, x, None, False)[0])
         if batch_size is None:
             return jax.tree_util.tree_map(np.asarray, self._compiled["predict"](self.params, self._fresh_state(x), x))
         parts = [self._compiled["predict"](self.params, self._fresh_state(_take(x, slice(i, i + batch_size))),

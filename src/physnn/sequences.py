@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from physnn import _cache
 from physnn._checks import count
 from physnn.training import flat_jit
 
@@ -202,7 +203,7 @@ def extrapolate(model, history, steps: int, length: int | None = None) -> np.nda
             window = jnp.concatenate([window[:, 1:], jnp.asarray(nxt)[None, None]], axis=1)
         result = np.stack(out)
     else:
-        cache = model.__dict__.setdefault("_rollouts", {})
+        cache = model.__dict__.setdefault("_rollouts", _cache.Programs())
         key = (steps, window_length, features)
         if key not in cache:
             def rollout(params, window):

@@ -131,16 +131,13 @@ def prepare_array(value, name: str, dtype=None) -> np.ndarray:
     return array
 
 
-def flat_jit(fn, cache_key: str | None = None):
+def flat_jit(fn):
     """``jax.jit`` over flat lists of arrays: ``fn(*args)`` with any pytrees in and out.
 
     The compiled program sees only positional leaves, so dictionary keys such as auto-generated layer names
-    ("dense_3") do not enter it. JAX's persistent compilation cache keys on the program text, which would
-    otherwise include those names; flattening lets two identical architectures share one compiled program.
-
-    ``cache_key``, when given, must describe everything ``fn`` computes besides its argument shapes (see
-    ``physnn._cache``): a new process then loads the compiled program from physnn's executable cache
-    without tracing ``fn``.
+    ("dense_3") do not enter it. JAX's persistent compilation cache (``physnn._cache``) keys on the program
+    text, which would otherwise include those names; flattening lets two identical architectures share one
+    compiled program, in one process and across processes.
     """
     programs = {}
 
@@ -154,16 +151,9 @@ def flat_jit(fn, cache_key: str | None = None):
                 out_leaves, out_tree["treedef"] = jax.tree_util.tree_flatten(out)
                 return out_leaves
 
-            programs[treedef] = (jax.jit(flat_fn), out_tree, {})
-        jitted, out_tree, executables = programs[treedef]
-        run = jitted
-        if cache_key is not None and not any(isinstance(x, jax.core.Tracer) for x in leaves):
-            arguments = _cache.signature(leaves)
-            if arguments not in executables:
-                executables[arguments] = (_cache.load_or_compile(jitted, treedef, leaves, arguments, cache_key,
-                                                                 out_tree) or jitted)
-            run = executables[arguments]
-        out_leaves = run(*leaves)
+            programs[treedef] = (_cache.jit(flat_fn), out_tree)
+        jitted, out_tree = programs[treedef]
+        out_leaves = jitted(*leaves)
         return jax.tree_util.tree_unflatten(out_tree["treedef"], out_leaves)
 
     return wrapped

@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from physnn import _cache
 from physnn._checks import count
 
 __all__ = [
@@ -104,7 +105,7 @@ def _force_values(force, t: np.ndarray, omega: float) -> np.ndarray:
     return values
 
 
-@partial(jax.jit, static_argnames="method")
+@partial(_cache.jit, static_argnames="method")
 def _integrate(method: str, forces, dt, eta, x0, v0):
     """Scan the oscillator x'' = F - eta x' - x over n - 1 steps (``forces``: see ``damped_oscillator``)."""
 

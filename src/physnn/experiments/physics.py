@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 from matplotlib.figure import Figure
 
+from physnn import _cache
 from physnn.datasets import infinite_well, projectile, spring
 from physnn.experiments.registry import Result, experiment
 from physnn.physics.hybrid import HybridModel
@@ -113,7 +114,7 @@ def _ode_figure(curves) -> Figure:
 # --- extrapolation ------------------------------------------------------------------------------------
 
 
-@functools.partial(jax.jit, static_argnames=("steps",))
+@functools.partial(_cache.jit, static_argnames=("steps",))
 def _supervised_fit(params, x, y, *, steps):
     """Fit u(x) = N(x; theta) to samples by mean squared error: Adam then L-BFGS (inputs scaled to [-1, 1])."""
     loss = lambda p: jnp.mean((mlp_apply(p, x, "tanh") - y) ** 2)  # noqa: E731
@@ -299,7 +300,7 @@ LAM_NORM = 10.0  # chosen with LAM_L2 on data sets 100-107 (not the reported one
 GRID = np.linspace(0.0, WELL_L, 101)  # the normalisation integral's grid (no labels needed there)
 
 
-@functools.partial(jax.jit, static_argnames=("steps",))
+@functools.partial(_cache.jit, static_argnames=("steps",))
 def _fit_wave(params, z, y, grid_z, grid_x, lam_l2, lam_norm, *, steps):
     """J = mse + lam_l2 sum theta^2 + lam_norm (int Psi^2 dx - 1)^2 (eq. 4.15) on the grid; one program for all
     weights. ``z`` and ``grid_z`` are network inputs (x scaled to [-1, 1]); the integral runs over ``grid_x``."""

@@ -19,6 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from physnn import _cache
 from physnn.physics.mlp import minimize, mlp_apply, mlp_init
 
 
@@ -33,7 +34,7 @@ def _as_2d(name: str, values) -> np.ndarray:
     return arr
 
 
-@functools.partial(jax.jit, static_argnames=("activation", "epochs", "eta", "l2"))
+@functools.partial(_cache.jit, static_argnames=("activation", "epochs", "eta", "l2"))
 def _train(params, z, r, *, activation, epochs, eta, l2):
     """Adam on mean (G(z) - r)^2 + l2 sum W^2 for ``epochs`` full-batch steps (compiled once per shape)."""
 

@@ -34,6 +34,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from physnn import _cache
 from physnn.physics.mlp import minimize, mlp_apply, mlp_init
 
 
@@ -63,7 +64,7 @@ def _evaluator(order: int, activation, derivative: bool) -> Callable:
             return jax.jvp(g, (s,), (jnp.ones_like(s),))[1] / problem["length"]
         return g(s)
 
-    return jax.jit(jax.vmap(one, (None, None, 0)))
+    return _cache.jit(jax.vmap(one, (None, None, 0)))
 
 
 class ODESolution:
@@ -189,7 +190,7 @@ def _solver(rhs, order, m, scalar, hidden, activation, n_points, steps, eta, n_p
         r2 = jnp.mean(r**2, axis=1)
         return jnp.mean(r2[:n_points]), jnp.sqrt(jnp.mean(r2[n_points:]))
 
-    @jax.jit
+    @_cache.jit
     def run(params, problem, h):
         return minimize(lambda p: cost_and_check(p, problem, h), params, adam_steps=steps, eta=eta,
                         lbfgs_steps=n_polish, has_aux=True)

@@ -26,6 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from physnn import _cache
 from physnn.physics.losses import conservation_penalty
 from physnn.physics.mlp import minimize
 
@@ -94,7 +95,7 @@ def fit_projectile(t, x, *, steps: int = 500, polish_steps: int = 50, eta: float
     return ProjectileFit(v0=v0, g=g, loss_history=np.asarray(losses) * x_scale**2)
 
 
-@functools.partial(jax.jit, static_argnames=("steps", "polish_steps", "eta"))
+@functools.partial(_cache.jit, static_argnames=("steps", "polish_steps", "eta"))
 def _projectile_program(theta0, tau, xi, *, steps, polish_steps, eta):
     def loss(theta):
         return jnp.mean((theta["v0"] * tau - 0.5 * theta["g"] * tau**2 - xi) ** 2)
@@ -190,7 +191,7 @@ def fit_spring(t, x, v, *, E0: float | None = None, mass: float | None = None, l
     return SpringFit(k=k, m=m, a=float(theta["a"]), b=float(theta["b"]), loss_history=np.asarray(losses))
 
 
-@functools.partial(jax.jit, static_argnames=("steps", "polish_steps", "eta"))
+@functools.partial(_cache.jit, static_argnames=("steps", "polish_steps", "eta"))
 def _spring_program(theta0, data, *, steps, polish_steps, eta):
     """The compiled fit (one program for both cases). With ``data["known_mass"]`` = 1, m stays at its
     initial value (the known mass: its gradient is zero, so neither Adam nor L-BFGS moves it) and the energy
