@@ -163,9 +163,9 @@ def _shape(value, what: str, path) -> tuple:
 
 def _count_models(config) -> int:
     """How many models a configuration builds (itself and the models nested in a Sequential)."""
-    if config.get("kind") != "Sequential":
+    if not isinstance(config, dict) or config.get("kind") != "Sequential" or not isinstance(config.get("layers"), list):
         return 1
-    return 1 + sum(_count_models(c["config"]) for c in config["layers"]
+    return 1 + sum(_count_models(c.get("config")) for c in config["layers"]
                    if isinstance(c, dict) and c.get("class_name") == "Module")
 
 
