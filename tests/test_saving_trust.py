@@ -556,3 +556,13 @@ def test_an_unstorable_compile_setting_is_refused_unless_include_optimizer_is_fa
     loaded = load_model(model.save(tmp_path / "m.npz", include_optimizer=False))
     assert loaded.loss is None and loaded.opt_state is None
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
+def test_model_checkpoint_of_a_physics_guided_model_needs_include_optimizer_false(tmp_path):
+    model = sequential()
+    model.compile(schedulers.Adam(0.01), PhysicsGuidedLoss("mse", physics=[lambda y, x: y ** 2]))
+    with pytest.raises(ValueError, match=r"the loss PhysicsGuidedLoss\(.*include_optimizer=False"):
+        model.fit(X, Y, epochs=1, batch_size=8, verbose=0, callbacks=[keras.ModelCheckpoint(tmp_path / "a.npz")])
+    checkpoint = keras.ModelCheckpoint(tmp_path / "b-{epoch}.npz", include_optimizer=False)
+    model.fit(X, Y, epochs=2, batch_size=8, verbose=0, callbacks=[checkpoint])
+    np.testing.assert_array_equal(load_model(tmp_path / "b-2.npz").predict(X), model.predict(X))

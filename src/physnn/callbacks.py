@@ -155,16 +155,23 @@ class ModelCheckpoint(_Monitor):
     """Save the model to ``filepath`` after every epoch, or only when ``monitor`` improved (save_best_only).
 
     ``filepath`` may contain ``{epoch}`` (1-based) and any logged name, e.g. "ckpt-{epoch:03d}-{val_loss:.3f}.npz".
+    ``include_optimizer=False`` saves architecture and weights only (needed when the loss, a metric or the
+    optimiser is Python code a model file cannot store, such as ``PhysicsGuidedLoss``; see ``Module.save``).
     """
 
-    def __init__(self, filepath, monitor="val_loss", save_best_only=False, mode="auto"):
+    def __init__(self, filepath, monitor="val_loss", save_best_only=False, mode="auto", include_optimizer=True):
         super().__init__(monitor, 0.0, mode)
         self.filepath, self.save_best_only = str(filepath), save_best_only
+        self.include_optimizer = bool(include_optimizer)
 
     def on_epoch_end(self, epoch, logs):
         if self.save_best_only and not self._improved(epoch, logs):
             return
-        self.model.save(self.filepath.format(epoch=epoch + 1, **logs))
+        path = self.filepath.format(epoch=epoch + 1, **logs)
+        if self.include_optimizer:
+            self.model.save(path)
+        else:
+            self.model.save(path, include_optimizer=False)
 
 
 class LambdaCallback(Callback):

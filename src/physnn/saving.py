@@ -109,7 +109,7 @@ def _stack_item(item) -> dict:
 
 
 def _model_config(model) -> dict:
-    """The architecture of ``model`` as a JSON-friendly dict (also used by ``Module._program_key``)."""
+    """The architecture of ``model`` as a JSON-friendly dict."""
     from physnn.models import Model, Sequential
 
     common = {"name": model.name, "seed": model.seed}
@@ -212,22 +212,6 @@ def _rebuild(config: dict, custom: dict, path, build: bool = True):
 
 
 # --- optimiser and loss -------------------------------------------------------------------------------
-
-
-def _compile_config(model) -> dict | None:
-    """A summary of the compile settings for ``Module._program_key`` (None entries for what it cannot name).
-    Saving uses ``_compile_state``, which refuses what it cannot store."""
-    if model.loss is None:
-        return None
-    optimizer = model.optimizer
-    opt = None
-    if isinstance(optimizer, schedulers.Scheduler) and not callable(optimizer.eta):
-        opt = {"class": type(optimizer).__name__, "config": optimizer.get_config()}
-    loss = model.loss if isinstance(model.loss, str) else getattr(model.loss, "__name__", None)
-    if loss not in costs.LOSSES and not hasattr(costs, str(loss)):
-        loss = None
-    names = [name for name, fn in model.metrics if name in metrics.METRICS]
-    return {"optimizer": opt, "loss": loss, "metrics": names}
 
 
 _NOT_STORABLE = " cannot be stored in a model file; save with include_optimizer=False (architecture and weights " \
