@@ -245,3 +245,12 @@ def test_compiled_programs_in_memory_are_bounded():
     programs["a"]  # noqa: B018 - a use makes "a" the most recent
     programs["c"] = 3
     assert list(programs) == ["a", "c"]
+
+
+def test_an_entry_without_an_access_time_gets_one(tmp_path):
+    """Entries written with eviction off have no access-time file, on which JAX's eviction then fails."""
+    entry = tmp_path / f"old{_cache.ENTRY_SUFFIX}"
+    entry.write_bytes(zlib.compress(b"program"))
+    _cache.recover(tmp_path)
+    atime = tmp_path / f"old{_cache.ATIME_SUFFIX}"
+    assert int.from_bytes(atime.read_bytes(), "little") == entry.stat().st_mtime_ns

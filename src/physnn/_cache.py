@@ -174,6 +174,9 @@ def _verify_entries(directory: Path) -> int:
                     damaged += 1
                     continue
             verified[entry.name] = stamp
+            atime = entry.with_name(entry.name[: -len(ENTRY_SUFFIX)] + ATIME_SUFFIX)
+            if not atime.exists():  # written without eviction: JAX's eviction fails on an entry without one
+                atime.write_bytes(stat.st_mtime_ns.to_bytes(8, "little"))
         except OSError:  # evicted or replaced by another process meanwhile
             continue
     if verified != record:
