@@ -63,6 +63,11 @@ class LayerContext:
         several = isinstance(x, (list, tuple))  # merge layers take a list of arrays
         sample_shape = [tuple(t.shape[1:]) for t in x] if several else tuple(x.shape[1:])
         batch_size = (x[0] if several else x).shape[0]
+        known = self.layers.get(layer.name)
+        if known is not None and known[0] is not layer:  # (calling one layer twice shares its weights)
+            raise ValueError(f"two different layers are named '{layer.name}' in one model "
+                             f"({type(known[0]).__name__} and {type(layer).__name__}); they would share "
+                             "their weights: give each layer a unique name")
         layer.output_shape(sample_shape)  # shape check with the layer's own message
         key = self.next_key()
         if layer.name not in self.params:
