@@ -5,7 +5,7 @@ without replacement), cut into ``n_full`` minibatches of ``batch_size`` that ``l
 and a ragged ``tail`` batch (if any) that gets one more step, so no sample is dropped. Each step is
 
     (L, aux), g = value_and_grad(loss_fn)(params, state, x_b, y_b, key_b)
-    change, opt_state = optimizer.update(g, opt_state);   params <- params - change
+    change, opt_state = optimizer.update(g, opt_state, params);   params <- params - change
 
 The epoch's loss and metrics are the batch values averaged with the batch sizes as weights (the mean
 over samples, as Keras reports it).
@@ -14,7 +14,7 @@ over samples, as Keras reports it).
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -28,7 +28,7 @@ class TrainState(NamedTuple):
     """What an epoch carries: parameters, optimiser state and layer state (stateful RNNs; {} otherwise)."""
 
     params: dict
-    opt_state: dict
+    opt_state: Any
     state: dict
 
 
@@ -62,25 +62,56 @@ def course_layout(n: int, batches: int) -> Layout:
     return Layout(size, batches - 1, n - (batches - 1) * size)
 
 
-def make_epoch(loss_fn, optimizer: Optimizer, n: int, layout: Layout, shuffle: bool = True):
+def split_params(params: dict, frozen: tuple) -> tuple[dict, dict]:
+    """(trainable, fixed) parts of a model's ``params`` {layer name: {key: array}}.
+
+    ``frozen`` is ``((layer_name, (key, ...)), ...)``: the entries that ``fit`` does not train (frozen
+    layers, non-trainable weights). Every layer keeps an entry in both parts (possibly empty), so the
+    trainable part has the model's structure for the optimiser.
+    """
+    fixed_keys = dict(frozen)
+    train, fixed = {}, {}
+    for name, p in params.items():
+        keys = fixed_keys.get(name, ())
+        train[name] = {k: v for k, v in p.items() if k not in keys}
+        fixed[name] = {k: v for k, v in p.items() if k in keys}
+    return train, fixed
+
+
+def merge_params(train: dict, fixed: dict) -> dict:
+    """The inverse of ``split_params``."""
+    return {name: {**p, **fixed.get(name, {})} for name, p in train.items()}
+
+
+def make_epoch(loss_fn, optimizer: Optimizer, n: int, layout: Layout, shuffle: bool = True, frozen: tuple = ()):
     """Build ``epoch(train_state, X, Y, key) -> (train_state, logs)`` (not yet jitted; callers compose and jit).
 
     Arguments:
         loss_fn: ``(params, state, x_b, y_b, key_b) -> (loss, (state, metrics))`` with ``metrics`` a dict of
             batch-mean scalars (may be empty).
-        optimizer: functional optimiser (``physnn.schedulers``).
+        optimizer: functional optimiser (``physnn.schedulers``); its state covers the trainable part only.
         n: number of samples; ``layout``: how they are cut into batches.
         shuffle: permute the samples every epoch (without replacement).
+        frozen: entries of a model's params that are not trained (see ``split_params``): no gradient is
+            computed for them and they come out bit-identical.
     Returns:
         The epoch function; ``logs`` holds "loss" and each metric, averaged over samples.
     """
-    grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
+    if frozen:
+        def objective(train, fixed, *batch):
+            return loss_fn(merge_params(train, fixed), *batch)
+    else:
+        def objective(train, fixed, *batch):
+            return loss_fn(train, *batch)
+    grad_fn = jax.value_and_grad(objective, has_aux=True)
 
     def step(carry: TrainState, batch):
         xb, yb, key = batch
-        (loss, (state, metrics)), grads = grad_fn(carry.params, carry.state, xb, yb, key)
-        change, opt_state = optimizer.update(grads, carry.opt_state)
-        params = jax.tree_util.tree_map(lambda p, c: p - c.astype(p.dtype), carry.params, change)
+        train, fixed = split_params(carry.params, frozen) if frozen else (carry.params, {})
+        (loss, (state, metrics)), grads = grad_fn(train, fixed, carry.state, xb, yb, key)
+        change, opt_state = optimizer.update(grads, carry.opt_state, train)
+        train = jax.tree_util.tree_map(lambda p, c: p - c.astype(p.dtype), train, change)
+        params = merge_params(train, fixed) if frozen else train
         return TrainState(params, opt_state, state), {"loss": loss, **metrics}
 
     bs, n_full, tail = layout

@@ -49,6 +49,22 @@ def as_shape(shape) -> tuple:
     return tuple(None if s is None else int(s) for s in shape)
 
 
+def _with_trainable(signature: inspect.Signature) -> inspect.Signature:
+    """A layer constructor's signature with the keyword ``trainable`` every layer accepts."""
+    if "trainable" in signature.parameters:
+        return signature
+    parameters = list(signature.parameters.values())
+    at = next((i for i, p in enumerate(parameters) if p.kind is inspect.Parameter.VAR_KEYWORD), len(parameters))
+    parameters.insert(at, inspect.Parameter("trainable", inspect.Parameter.KEYWORD_ONLY, default=True))
+    return signature.replace(parameters=parameters)
+
+
+def _check_trainable(trainable) -> bool:
+    if not isinstance(trainable, (bool, np.bool_)):
+        raise ValueError(f"trainable must be True or False, got {trainable!r}")
+    return bool(trainable)
+
+
 class Layer:
     """Base class for every layer. Subclasses implement ``output_shape``, ``init`` and ``apply``.
 
@@ -69,6 +85,7 @@ class Layer:
         def __init__(self, *args, **kw):
             # Keras's habit of giving the model's input shape to the first layer: Dense(8, input_shape=(4,))
             input_shape = kw.pop("input_shape", None)
+            trainable = kw.pop("trainable", True)
             if "input_dim" in kw and "input_dim" not in signature.parameters:  # Embedding has its own
                 input_shape = (kw.pop("input_dim"),)
             if input_shape is not None:
@@ -80,13 +97,26 @@ class Layer:
                                 if signature.parameters[k].kind not in (inspect.Parameter.VAR_KEYWORD,
                                                                         inspect.Parameter.VAR_POSITIONAL)}
             original_init(self, *args, **kw)
+            self.trainable = _check_trainable(trainable)
 
-        __init__.__signature__ = signature
+        __init__.__signature__ = _with_trainable(signature)
         __init__.__doc__ = original_init.__doc__
         cls.__init__ = __init__
 
-    def __init__(self, name: str | None = None):
+    def __init__(self, name: str | None = None, trainable: bool = True):
         self.name = name or unique_name(_snake(type(self).__name__))
+        self.trainable = _check_trainable(trainable)
+
+    #: Keys of this layer's parameter dict that ``fit`` never trains (weights fixed by design, such as a
+    #: reservoir's recurrent matrix); they are saved, loaded and counted as non-trainable parameters.
+    non_trainable_keys: tuple[str, ...] = ()
+
+    def add_loss(self, value) -> None:
+        """Add the scalar ``value`` to the training objective of the batch being computed (call it inside
+        ``apply``/``forward``); ``evaluate`` includes it in the loss, as Keras does."""
+        from physnn.layers.context import add_loss
+
+        add_loss(value, self.name)
 
     # --- the protocol --------------------------------------------------------------------------------
 
@@ -141,6 +171,8 @@ class Layer:
         """Constructor arguments (with ``name``) that rebuild this layer."""
         config = dict(getattr(self, "_config", {}))
         config["name"] = self.name
+        if not self.trainable:
+            config["trainable"] = False
         return config
 
     @classmethod

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 _local = threading.local()
@@ -46,6 +47,9 @@ class LayerContext:
         self.batch_size = batch_size
         self.seed = seed
         self.layers = {}  # name -> (layer, per-sample output shape), in call order
+        self.owners = {}  # layer name -> the models it sits in inside the outer model (their `trainable`)
+        self.enclosing = []  # the nested models being called now
+        self.losses = []  # scalars added by add_loss during this call
         self._calls = 0
 
     def __enter__(self):
@@ -85,7 +89,28 @@ class LayerContext:
             self.state[layer.name] = new_state
         if layer.name not in self.layers:
             self.layers[layer.name] = (layer, tuple(y.shape[1:]))
+            self.owners[layer.name] = tuple(self.enclosing)
         return y
+
+    def call_nested(self, model, call):
+        """Run ``call()`` of a model nested inside this one (its layers' owners include it)."""
+        self.enclosing.append(model)
+        try:
+            return call()
+        finally:
+            self.enclosing.pop()
+
+
+def add_loss(value, who: str) -> None:
+    """Add a scalar to the objective of the model call in progress (``Module.add_loss``, ``Layer.add_loss``)."""
+    stack = _stack()
+    if not stack:
+        raise ValueError(f"add_loss was called by '{who}' outside a model's forward pass; call it inside "
+                         "Module.call or a layer's apply/forward, where the loss of a batch is computed")
+    value = jnp.asarray(value)
+    if value.ndim != 0:
+        raise ValueError(f"add_loss takes a scalar, got an array of shape {value.shape} from '{who}'")
+    stack[-1].losses.append(value)
 
 
 def call_layer(layer, x, *args, **kwargs):
