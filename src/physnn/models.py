@@ -22,15 +22,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from physnn import _cache, initializers
-from physnn.callbacks import History, ProgressBar, run_callbacks
+from physnn import _cache, _checks, initializers
+from physnn.callbacks import Callback, History, ProgressBar, run_callbacks
 from physnn.costs import as_loss
-from physnn.layers.base import Layer, as_shape
+from physnn.layers.base import Layer
 from physnn.layers.context import LayerContext, _stack
 from physnn.layers.symbolic import SymbolicTensor
 from physnn.metrics import get_metric
 from physnn.schedulers import as_functional, get_optimizer
 from physnn.training import (
+    TrainingDivergedError,
     TrainState,
     check_finite,
     flat_jit,
@@ -78,10 +79,10 @@ class Module:
     """
 
     def __init__(self, name: str | None = None, seed: int = 0):
+        if name is not None and not isinstance(name, str):
+            raise ValueError(f"name must be a string or None, got {name!r}")
         self.name = name or type(self).__name__.lower()
-        if not (isinstance(seed, (int, np.integer)) and seed >= 0):
-            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-        self.seed = int(seed)
+        self.seed = _checks.seed("seed", seed)
         self.params = None
         self.state = {}
         self.opt_state = None
@@ -130,7 +131,12 @@ class Module:
         """Create the parameters for per-sample ``input_shape`` (without the batch axis; a list of shapes
         for a model with several inputs)."""
         multi = getattr(self, "_multi_input", False)
-        input_shape = [as_shape(s) for s in input_shape] if multi else as_shape(input_shape)
+        if multi:
+            if not isinstance(input_shape, (list, tuple)):
+                raise ValueError(f"input_shape of model '{self.name}' must be a list of shapes, got {input_shape!r}")
+            input_shape = [_checks.shape(f"input_shape[{i}]", s) for i, s in enumerate(input_shape)]
+        else:
+            input_shape = _checks.shape("input_shape", input_shape)
         params, traced = {}, {}
 
         def initialise(x):
@@ -147,6 +153,7 @@ class Module:
         y = jax.eval_shape(initialise, spec)
         self.params = jax.device_put(params)
         self.output_shape = [tuple(o.shape[1:]) for o in y] if isinstance(y, (list, tuple)) else tuple(y.shape[1:])
+        _checks.elements(f"model '{self.name}'", sum(int(np.size(p)) for p in jax.tree_util.tree_leaves(params)))
         self.input_shape = input_shape
         self.state = {}
         self._layers = traced["layers"]
@@ -157,14 +164,41 @@ class Module:
     def built(self) -> bool:
         return self.params is not None
 
-    def _ensure_built(self, x):
+    def _ensure_built(self, x, name="x"):
         shape = [tuple(a.shape[1:]) for a in x] if isinstance(x, list) else tuple(x.shape[1:])
         if not self.built:
             self.build(shape)
         elif shape != self.input_shape:
             received = [tuple(a.shape) for a in x] if isinstance(x, list) else tuple(x.shape)
             raise ValueError(f"model '{self.name}' expects inputs of shape (batch, *{self.input_shape}) "
-                             f"per batch, got {received}")
+                             f"per batch, got {received}" + ("" if name == "x" else f" for {name}"))
+        self._check_embedding_inputs(x, name)
+
+    def _check_embedding_inputs(self, x, name):
+        """Indices fed straight from the data into an Embedding must be integers in [0, input_dim) (out of range
+        they would give NaN rows and a 'diverged' training): one min/max per such input, on the host."""
+        from physnn.layers.embedding import Embedding
+
+        arrays = x if isinstance(x, list) else [x]
+        if hasattr(self, "_nodes"):
+            inputs = {id(t): i for i, t in enumerate(self._inputs)}
+            fed = [(node.layer, inputs[id(node.inputs[0])]) for node in self._nodes
+                   if isinstance(node.layer, Embedding) and len(node.inputs) == 1 and id(node.inputs[0]) in inputs]
+        elif isinstance(self, Sequential) and self._stack and isinstance(self._stack[0], Embedding):
+            fed = [(self._stack[0], 0)]
+        else:
+            return
+        for layer, i in fed:
+            a, label = np.asarray(arrays[i]), (name if len(arrays) == 1 else f"{name}[{i}]")
+            if a.size == 0:
+                continue
+            if a.dtype.kind == "f" and not np.all(a == np.round(a)):
+                raise ValueError(f"{label} feeds Layer '{layer.name}' (Embedding), which needs integer indices; "
+                                 "got non-integer values")
+            low, high = a.min(), a.max()
+            if low < 0 or high >= layer.input_dim:
+                raise ValueError(f"{label} feeds Layer '{layer.name}' (Embedding) indices in [{low:g}, {high:g}], "
+                                 f"outside [0, input_dim={layer.input_dim})")
 
     @property
     def layers(self) -> list[Layer]:
@@ -213,6 +247,10 @@ class Module:
         self.loss = loss
         self._loss_fn = as_loss(loss)
         self._loss_extra = accepted_kwargs(self._loss_fn, ("x", "params"))
+        if isinstance(metrics, str) or callable(metrics):  # Keras accepts a single metric on its own
+            metrics = [metrics]
+        if metrics is not None and not isinstance(metrics, (list, tuple)):
+            raise ValueError(f"metrics must be a list of metric names or callables, got {metrics!r}")
         self.metrics = [get_metric(m) for m in (metrics or [])]
         self.opt_state = None
         self._compiled = _cache.Programs()
@@ -264,16 +302,28 @@ class Module:
         """
         self._require_compiled("fit")
         x, y = self._as_input(x), self._as_target(y, "y")
-        if not (isinstance(epochs, (int, np.integer)) and epochs >= 1):
+        if isinstance(epochs, bool) or not (isinstance(epochs, (int, np.integer)) and epochs >= 1):
             raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
+        _checks.count("epochs", epochs, maximum=_checks.MAX_EPOCHS)
+        initial_epoch = _checks.count("initial_epoch", initial_epoch, minimum=0)
+        if initial_epoch >= epochs:
+            raise ValueError(f"initial_epoch={initial_epoch} must be < epochs={epochs} (epochs counts from 0, "
+                             "including the epochs already trained)")
+        if seed is not None:
+            seed = _checks.seed("seed", seed)
+        _checks.flag("shuffle", shuffle)
+        if callbacks is not None and not (isinstance(callbacks, (list, tuple))
+                                          and all(isinstance(c, Callback) for c in callbacks)):
+            raise ValueError(f"callbacks must be a list of Callback objects, got {callbacks!r}")
         self._check_pair(x, y, "x", "y")
-        if not 0.0 <= validation_split < 1.0:
+        if isinstance(validation_split, bool) or not (isinstance(validation_split, (int, float, np.floating))
+                                                       and 0.0 <= validation_split < 1.0):
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
         x_val = y_val = None
         if validation_data is not None:
-            if len(validation_data) != 2:
+            if not isinstance(validation_data, (list, tuple)) or len(validation_data) != 2:
                 raise ValueError("validation_data must be a pair (x_val, y_val)")
-            x_val, y_val = self._as_input(validation_data[0]), self._as_target(validation_data[1], "y_val")
+            x_val, y_val = self._as_input(validation_data[0], "x_val"), self._as_target(validation_data[1], "y_val")
             self._check_pair(x_val, y_val, "x_val", "y_val")
         elif validation_split > 0:
             split = int(_n_samples(x) * (1.0 - validation_split))  # Keras's rule: the last n - split samples
@@ -283,6 +333,8 @@ class Module:
             x, x_val = _take(x, slice(0, split)), _take(x, slice(split, None))
             y, y_val = _take(y, slice(0, split)), _take(y, slice(split, None))
         self._ensure_built(x)
+        if x_val is not None:
+            self._ensure_built(x_val, "x_val")
         y = self._match_target(y, "y")
         y_val = None if y_val is None else self._match_target(y_val, "y_val")
         n = _n_samples(x)
@@ -312,10 +364,13 @@ class Module:
         try:
             for epoch in range(initial_epoch, epochs):
                 carry = TrainState(self.params, self.opt_state, self.state)
-                carry, logs = run(carry, x, y, x_val, y_val, fit_seed, epoch)
-                self.params, self.opt_state, self.state = carry
+                trained, logs = run(carry, x, y, x_val, y_val, fit_seed, epoch)
                 logs = {k: float(v) for k, v in jax.device_get(logs).items()}
-                check_finite(logs, epoch + 1, hint=self._lr_hint())
+                try:
+                    check_finite(logs, epoch + 1, hint=self._lr_hint())
+                except TrainingDivergedError as err:  # the model keeps the last finite weights (``carry``)
+                    raise TrainingDivergedError(f"{err}{self._divergence_cause(x)}") from None
+                self.params, self.opt_state, self.state = trained
                 run_callbacks(callbacks, "on_epoch_end", epoch, logs)
                 if self.stop_training:
                     break
@@ -327,6 +382,7 @@ class Module:
     def evaluate(self, x, y, batch_size=None, verbose=0):
         """The loss (and metrics) on (x, y): a float, or [loss, metric...] when metrics were compiled."""
         self._require_compiled("evaluate")
+        _check_batch_size(batch_size)
         x, y = self._as_input(x), self._as_target(y, "y")
         self._check_pair(x, y, "x", "y")
         self._ensure_built(x)
@@ -337,6 +393,7 @@ class Module:
 
     def predict(self, x, batch_size=None, verbose=0) -> np.ndarray:
         """The model's output for inputs x [n, *input_shape], as a NumPy array (dropout off)."""
+        batch_size = _check_batch_size(batch_size)
         x = self._as_input(x)
         self._ensure_built(x)
         if "predict" not in self._compiled:
@@ -383,30 +440,61 @@ class Module:
 
     # --- input conversion ----------------------------------------------------------------------------
 
-    def _as_input(self, x):
+    def _as_input(self, x, name="x"):
         if getattr(self, "_multi_input", False):
             if not isinstance(x, (list, tuple)) or len(x) != len(self._inputs):
                 raise ValueError(f"model '{self.name}' takes a list of {len(self._inputs)} input arrays")
-            return [self._as_input_array(a, f"x[{i}]") for i, a in enumerate(x)]
-        return self._as_input_array(x, "x")
+            arrays = [self._as_input_array(a, f"{name}[{i}]") for i, a in enumerate(x)]
+            rows = [a.shape[0] for a in arrays]
+            if len(set(rows)) > 1:  # (a shorter input would be read with clamped indices)
+                raise ValueError(f"the inputs {name}[0], ..., {name}[{len(rows) - 1}] must have the same number of "
+                                 f"samples, got {rows}")
+            return arrays
+        return self._as_input_array(x, name)
 
     @staticmethod
     def _as_input_array(x, name):
         x = prepare_array(x, name)
         if x.ndim == 0:
             raise ValueError(f"{name} must have a batch axis, got a scalar")
+        if x.shape[0] == 0:
+            raise ValueError(f"{name} has no samples (shape {x.shape})")
         return x if x.dtype.kind in "iu" else x.astype(np.float32)
+
+    def _sparse(self) -> bool:
+        return isinstance(self.loss, str) and self.loss.lower().startswith("sparse")
 
     def _as_target(self, y, name):
         y = prepare_array(y, name)
-        sparse = isinstance(self.loss, str) and self.loss.startswith("sparse")
-        return y.astype(np.int32) if sparse else y.astype(np.float32)
+        if not self._sparse():
+            return y.astype(np.float32)
+        if y.dtype.kind == "f" and not np.all(y == np.round(y)):
+            bad = float(y[y != np.round(y)].ravel()[0])
+            raise ValueError(f"{name} holds class labels for loss={self.loss!r}, which must be integers; got {bad!r}")
+        return y.astype(np.int32)
+
+    def _check_labels(self, y, name):
+        """Sparse labels must be integers in [0, classes): out of range they would give a zero loss."""
+        out = self.output_shape
+        if isinstance(out, list) or not out or y.size == 0:
+            return
+        classes = out[-1]
+        if y.shape[0] and y.size != y.shape[0] * int(np.prod(out[:-1])):
+            raise ValueError(f"{name} has shape {tuple(y.shape)}; loss={self.loss!r} needs one integer label per "
+                             f"sample (shape ({y.shape[0]},) for outputs (batch, *{out}))")
+        low, high = int(y.min()), int(y.max())
+        if low < 0 or high >= classes:
+            raise ValueError(f"{name} holds class labels in [{low}, {high}], but loss={self.loss!r} with {classes} "
+                             f"outputs needs labels in [0, {classes})")
 
     def _match_target(self, y, name):
         """``y`` shaped like the model's output: a 1-D ``y`` of a single-output model becomes a column, and a
         built-in loss refuses other shapes (broadcasting [n] against [n, 1] would train on an [n, n] matrix)."""
         out = self.output_shape
-        if isinstance(out, list) or (isinstance(self.loss, str) and self.loss.lower().startswith("sparse")):
+        if self._sparse():
+            self._check_labels(y, name)
+            return y
+        if isinstance(out, list):
             return y
         if y.ndim == 1 and out == (1,):
             return y[:, None]
@@ -420,6 +508,23 @@ class Module:
         if _n_samples(x) != y.shape[0]:
             raise ValueError(f"{x_name} and {y_name} must have the same number of samples, got "
                              f"{_n_samples(x)} and {y.shape[0]}")
+
+    def _divergence_cause(self, x) -> str:
+        """A cause other than the learning rate, when one is visible: with a cross-entropy loss, predicted
+        probability rows that are zero (or negative) somewhere, from the last finite weights."""
+        name = self.loss if isinstance(self.loss, str) else getattr(self.loss, "__name__", "")
+        if "crossentropy" not in name.lower().replace("_", "") or isinstance(self.output_shape, list):
+            return ""
+        try:
+            p = np.asarray(self.predict(x, batch_size=1024))
+        except Exception:  # noqa: BLE001 - only a hint
+            return ""
+        p = p.reshape(p.shape[0], -1)
+        bad = int(np.sum((p.min(axis=1) < 0) | ((p.sum(axis=1) <= 0) if p.shape[1] > 1 else (p[:, 0] <= 0))))
+        if not bad:
+            return ""
+        return (f" Cause: the model predicts {bad} probability row(s) that are zero or negative (loss={name!r} takes "
+                "their log); give the output layer activation='softmax' (or 'sigmoid' for one output).")
 
     def _lr_hint(self):
         eta = getattr(self.optimizer, "eta", None)
@@ -451,6 +556,12 @@ class Module:
 
     def __repr__(self):
         return f"<{type(self).__name__} '{self.name}' built={self.built}>"
+
+
+def _check_batch_size(batch_size):
+    if batch_size is None:
+        return None
+    return _checks.count("batch_size", batch_size)
 
 
 def _n_samples(x) -> int:
