@@ -14,6 +14,8 @@ import math
 import jax
 import numpy as np
 
+from physnn.schedulers import get_lr_scale, set_lr_scale
+
 
 class Callback:
     """Base class: every hook does nothing."""
@@ -121,8 +123,9 @@ class EarlyStopping(_Monitor):
 class ReduceLROnPlateau(_Monitor):
     """Multiply the learning rate by ``factor`` when ``monitor`` has stalled for ``patience`` epochs.
 
-    Works with every physnn optimiser without recompiling: it scales ``opt_state["scale"]``, a factor
-    every update multiplies the learning rate with. ``min_scale`` bounds the total reduction
+    Works with every physnn optimiser without recompiling: it scales the state's ``scale``, a factor every
+    update multiplies the learning rate with (``schedulers.set_lr_scale``; every group of a ``partition``).
+    ``min_scale`` bounds the total reduction
     (lr >= min_scale * initial lr). The current factor is logged as "lr_scale".
     """
 
@@ -145,10 +148,10 @@ class ReduceLROnPlateau(_Monitor):
             self.wait = 0
         if not self._improved(epoch, logs) and self.wait >= self.patience:
             state = self.model.opt_state
-            scale = max(float(state["scale"]) * self.factor, self.min_scale)
-            self.model.opt_state = {**state, "scale": jax.numpy.asarray(scale, state["scale"].dtype)}
+            scale = max(get_lr_scale(state) * self.factor, self.min_scale)
+            self.model.opt_state = set_lr_scale(state, scale)
             self.cooldown_left, self.wait = self.cooldown, 0
-        logs["lr_scale"] = float(self.model.opt_state["scale"])
+        logs["lr_scale"] = get_lr_scale(self.model.opt_state)
 
 
 class ModelCheckpoint(_Monitor):

@@ -114,7 +114,7 @@ def minimize(loss_fn: Callable, params, *, adam_steps: int, eta=1e-2, lbfgs_step
 
     def adam_update(args):
         x, fx, g, opt_state, mem = args
-        change, opt_state = opt.update(g, opt_state)
+        change, opt_state = opt.update(g, opt_state, x)
         return x - change, opt_state, mem
 
     def lbfgs_update(args):
