@@ -18,19 +18,27 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from physnn import initializers
+from physnn import _checks, initializers
 from physnn.activations import identity, sigmoid, softmax
 from physnn.callbacks import ProgressBar
 from physnn.costs import CLASSIFICATION_COSTS, CostOLS
 from physnn.metrics import accuracy
 from physnn.schedulers import Scheduler, as_functional
-from physnn.training import TrainState, check_finite, course_layout, flat_jit, make_epoch, prepare_array
+from physnn.training import (
+    TrainingDivergedError,
+    TrainState,
+    check_finite,
+    course_layout,
+    flat_jit,
+    make_epoch,
+    prepare_array,
+)
 
 
 def _seed_or_fresh(seed):
     if seed is None:
         return int(np.random.SeedSequence().generate_state(1)[0])
-    if not isinstance(seed, (int, np.integer)) or seed < 0:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
     return int(seed)
 
@@ -72,6 +80,21 @@ def _call_cost(cost_func, target, prediction, x, params):
     return closure(prediction)
 
 
+def parameter_count(dimensions) -> int:
+    """Number of weights of an FFNN with these layer widths: sum of (n_in + 1) n_out."""
+    return sum((int(a) + 1) * int(b) for a, b in zip(dimensions[:-1], dimensions[1:]))
+
+
+def check_training_memory(dimensions, rows: int) -> None:
+    """Refuse (ValueError) a fit whose arrays cannot fit in memory, estimated before anything is allocated:
+    4 copies of the weights (weights, gradients, two optimiser moments) plus 3 activation arrays (values,
+    pre-activations, backward) of ``rows`` samples for every layer, in float32. (The epoch's scores run the
+    whole training and validation sets through the network, so ``rows`` is the larger of the two.)"""
+    weights, units = parameter_count(dimensions), sum(int(d) for d in dimensions)
+    _checks.memory(f"training FFNN{tuple(dimensions)}", 4 * (4 * weights + 3 * int(rows) * units),
+                   f"{weights:,} weights x 4 copies + {rows:,} rows x {units:,} units x 3 activations, float32")
+
+
 class FFNN:
     """Feed-forward neural network with the course's API.
 
@@ -84,10 +107,16 @@ class FFNN:
     """
 
     def __init__(self, dimensions, hidden_func=sigmoid, output_func=identity, cost_func=CostOLS, seed=None):
-        dimensions = tuple(dimensions)
-        if len(dimensions) < 2 or not all(isinstance(d, (int, np.integer)) and d >= 1 for d in dimensions):
+        try:
+            dimensions = tuple(dimensions)
+        except TypeError:
+            dimensions = (dimensions,)
+        if len(dimensions) < 2 or not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= 1
+                                          for d in dimensions):
             raise ValueError(f"dimensions must be at least two positive integers (inputs, ..., outputs), "
                              f"got {dimensions!r}")
+        _checks.elements(f"FFNN{tuple(int(d) for d in dimensions)}", parameter_count(dimensions),
+                         " (sum of (n_in + 1) n_out over the layers)")
         for name, func in (("hidden_func", hidden_func), ("output_func", output_func), ("cost_func", cost_func)):
             if not callable(func):
                 raise ValueError(f"{name} must be a function, got {func!r}")
@@ -134,6 +163,7 @@ class FFNN:
 
     def predict(self, X, threshold: float = 0.5) -> np.ndarray:
         """Class labels for a classifier (0/1 per row for one output, one-hot rows for several), values otherwise."""
+        _checks.real("threshold", threshold, 0.0, 1.0)
         output = self.predict_proba(X)
         if not self.classification:
             return output
@@ -199,11 +229,20 @@ class FFNN:
             if X_val is None or t_val is None:
                 raise ValueError("X_val and t_val must be given together")
             X_val, t_val = self._check_data(X_val, t_val, "X_val", "t_val")
-        if not (isinstance(epochs, (int, np.integer)) and epochs >= 1):
+        if isinstance(epochs, bool) or not (isinstance(epochs, (int, np.integer)) and epochs >= 1):
             raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
-        if not (isinstance(lam, (int, float)) and lam >= 0):
+        _checks.count("epochs", epochs, maximum=_checks.MAX_EPOCHS)
+        if isinstance(lam, bool) or not (isinstance(lam, (int, float, np.integer, np.floating)) and lam >= 0):
             raise ValueError(f"lam must be a number >= 0, got {lam!r}")
+        if not np.isfinite(lam):  # (an infinite decay makes every weight update NaN: not a learning-rate problem)
+            raise ValueError(f"lam must be finite, got {lam!r}")
+        if not (isinstance(scheduler, Scheduler) or (hasattr(scheduler, "init") and hasattr(scheduler, "update"))):
+            raise ValueError(f"scheduler must be a physnn Scheduler such as Adam(0.01) or Constant(0.1), "
+                             f"got {scheduler!r}")
+        if isinstance(batches, bool):
+            raise ValueError(f"batches must be an integer between 1 and the number of samples, got {batches!r}")
         n = X.shape[0]
+        check_training_memory(self.dimensions, max(n, 0 if X_val is None else X_val.shape[0]))
         layout = course_layout(n, batches)
         optimizer = as_functional(scheduler)
 
@@ -232,7 +271,11 @@ class FFNN:
                 if e + 1 < epochs:  # queue the next epoch before waiting for this one's scores
                     pending = run(carry, X, t, X_val, t_val, seed, e + 1, lam)
                 scores = {k: float(v) for k, v in jax.device_get(scores).items()}
-                check_finite(scores, e + 1, hint=f" (eta={getattr(scheduler, 'eta', '?')})")
+                try:
+                    check_finite(scores, e + 1, hint=f" (eta={getattr(scheduler, 'eta', '?')})")
+                except TrainingDivergedError as err:  # (self.weights stay the last finite ones)
+                    previous = params if trained is None else trained
+                    raise TrainingDivergedError(f"{err}{self._divergence_cause(previous, X)}") from None
                 trained = carry.params
                 for k, v in scores.items():
                     history.setdefault(k, []).append(v)
@@ -247,12 +290,26 @@ class FFNN:
                  "val_acc": "val_accs"}
         return {names[k]: np.asarray(v) for k, v in history.items()}
 
+    def _divergence_cause(self, params, X) -> str:
+        """With a log cost, name predicted probabilities of 0 (or below) as the cause: the course's
+        CostCrossEntropy takes log(y + 1e-9), which is NaN for a negative output."""
+        if self.cost_func not in CLASSIFICATION_COSTS:
+            return ""
+        p = np.asarray(self._forward(params, X))
+        bad = int(np.sum(np.any(p < 0, axis=1) | (np.sum(p, axis=1) <= 0)))
+        if not bad:
+            return ""
+        return (f" Cause: the network predicts {bad} probability row(s) that are zero or negative, and "
+                f"{self.cost_func.__name__} takes their log; use output_func=softmax (or sigmoid for one output).")
+
     # --- input checks --------------------------------------------------------------------------------
 
     def _check_X(self, X, name):
         X = prepare_array(X, name, dtype=np.float32)
         if X.ndim == 1 and self.dimensions[0] == 1:
             X = X[:, None]
+        if X.ndim >= 1 and X.shape[0] == 0:
+            raise ValueError(f"{name} has no samples (shape {X.shape})")
         if X.ndim != 2 or X.shape[1] != self.dimensions[0]:
             raise ValueError(f"{name} must have shape [n_samples, {self.dimensions[0]}] "
                              f"(dimensions[0] = {self.dimensions[0]}), got {X.shape}")
