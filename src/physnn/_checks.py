@@ -35,6 +35,13 @@ def count(name: str, value, minimum: int = 1, maximum: int | None = None) -> int
     return int(value)
 
 
+def integer(name: str, value) -> int:
+    """``value`` as an int of any sign (the range is the caller's check); booleans and floats are refused."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    return int(value)
+
+
 def seed(name: str, value) -> int:
     """A seed: an integer >= 0 (not a bool)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:

@@ -10,10 +10,12 @@ offers ``params`` (read/write), ``opt_state`` (read/write) and ``save(path)``.
 from __future__ import annotations
 
 import math
+import os
 
 import jax
 import numpy as np
 
+from physnn import _checks
 from physnn.schedulers import get_lr_scale, set_lr_scale
 
 
@@ -64,6 +66,11 @@ class _Monitor(Callback):
     """Tracks the best value of a logged quantity and how many epochs since it improved by min_delta."""
 
     def __init__(self, monitor, min_delta, mode):
+        if not isinstance(monitor, str) or not monitor:
+            raise ValueError(f"monitor must be the name of a logged quantity such as 'val_loss', got {monitor!r}")
+        if not isinstance(mode, str):
+            raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
+        _checks.real("min_delta", min_delta)
         if min_delta < 0:
             raise ValueError(f"min_delta must be >= 0, got {min_delta}")
         self.monitor = monitor
@@ -96,10 +103,11 @@ class EarlyStopping(_Monitor):
 
     def __init__(self, monitor="val_loss", patience=0, min_delta=0.0, restore_best_weights=False, mode="auto"):
         super().__init__(monitor, min_delta, mode)
+        _checks.integer("patience", patience)
         if patience < 0:
             raise ValueError(f"patience must be >= 0, got {patience}")
         self.patience = int(patience)
-        self.restore_best_weights = restore_best_weights
+        self.restore_best_weights = _checks.flag("restore_best_weights", restore_best_weights)
         self.stopped_epoch = None
 
     def on_train_begin(self, logs=None):
@@ -132,10 +140,14 @@ class ReduceLROnPlateau(_Monitor):
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, min_delta=1e-4, cooldown=0,
                  min_scale=0.0, mode="auto"):
         super().__init__(monitor, min_delta, mode)
+        _checks.real("factor", factor)
         if not 0 < factor < 1:
             raise ValueError(f"factor must be in (0, 1), got {factor}")
+        _checks.integer("patience", patience)
         if patience < 1:
             raise ValueError(f"patience must be >= 1, got {patience}")
+        cooldown = _checks.count("cooldown", cooldown, minimum=0)
+        min_scale = _checks.real("min_scale", min_scale, 0.0, 1.0)
         self.factor, self.patience, self.cooldown, self.min_scale = factor, patience, cooldown, min_scale
 
     def on_train_begin(self, logs=None):
@@ -164,7 +176,9 @@ class ModelCheckpoint(_Monitor):
 
     def __init__(self, filepath, monitor="val_loss", save_best_only=False, mode="auto", include_optimizer=True):
         super().__init__(monitor, 0.0, mode)
-        self.filepath, self.save_best_only = str(filepath), save_best_only
+        if not isinstance(filepath, (str, os.PathLike)) or not str(filepath):
+            raise ValueError(f"ModelCheckpoint: filepath must be a path, got {filepath!r}")
+        self.filepath, self.save_best_only = str(filepath), _checks.flag("save_best_only", save_best_only)
         self.include_optimizer = bool(include_optimizer)
 
     def on_epoch_end(self, epoch, logs):
@@ -181,6 +195,10 @@ class LambdaCallback(Callback):
     """A plain hook: ``LambdaCallback(on_epoch_end=lambda epoch, logs: ...)`` (and on_train_begin/end)."""
 
     def __init__(self, on_epoch_end=None, on_train_begin=None, on_train_end=None):
+        for name, hook in (("on_epoch_end", on_epoch_end), ("on_train_begin", on_train_begin),
+                           ("on_train_end", on_train_end)):
+            if hook is not None and not callable(hook):
+                raise ValueError(f"LambdaCallback: {name} must be a function or None, got {hook!r}")
         self._epoch_end, self._begin, self._end = on_epoch_end, on_train_begin, on_train_end
 
     def on_train_begin(self, logs=None):

@@ -46,7 +46,7 @@ class Layout(NamedTuple):
 
 def keras_layout(n: int, batch_size: int) -> Layout:
     """Keras's cut: ceil(n / batch_size) batches, the last one smaller when batch_size does not divide n."""
-    if not (isinstance(batch_size, (int, np.integer)) and batch_size >= 1):
+    if isinstance(batch_size, bool) or not (isinstance(batch_size, (int, np.integer)) and batch_size >= 1):
         raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
     batch_size = min(int(batch_size), n)
     return Layout(batch_size, n // batch_size, n % batch_size)
@@ -54,7 +54,7 @@ def keras_layout(n: int, batch_size: int) -> Layout:
 
 def course_layout(n: int, batches: int) -> Layout:
     """The course's cut: ``batches`` batches of n // batches samples, the last one taking the remainder."""
-    if not (isinstance(batches, (int, np.integer)) and 1 <= batches <= n):
+    if isinstance(batches, bool) or not (isinstance(batches, (int, np.integer)) and 1 <= batches <= n):
         raise ValueError(f"batches must be an integer between 1 and the number of samples ({n}), got {batches!r}")
     size = n // batches
     if n % batches == 0:

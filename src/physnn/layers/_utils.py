@@ -9,14 +9,14 @@ import numpy as np
 
 def normalize_tuple(value, rank: int, arg: str, layer: str) -> tuple:
     """``value`` as a tuple of ``rank`` positive ints (an int is repeated); ValueError otherwise."""
-    if isinstance(value, (int, np.integer)):
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         value = (int(value),) * rank
     try:
         value = tuple(value)
     except TypeError:
         value = None
     if (value is None or len(value) != rank
-            or not all(isinstance(v, (int, np.integer)) and v > 0 for v in value)):
+            or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v > 0 for v in value)):
         raise ValueError(f"{layer}: {arg} must be a positive int or a tuple of {rank} positive ints, "
                          f"got {value!r}")
     return tuple(int(v) for v in value)

@@ -36,7 +36,7 @@ class Concatenate(_Merge):
 
     def __init__(self, axis=-1, name=None):
         super().__init__(name)
-        if not isinstance(axis, int) or axis == 0:
+        if isinstance(axis, bool) or not isinstance(axis, int) or axis == 0:
             raise ValueError(f"Concatenate: axis must be a non-zero int (0 is the batch axis), got {axis!r}")
         self.axis = axis
 

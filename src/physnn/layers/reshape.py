@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import jax.numpy as jnp
+import numpy as np
 
 from physnn.layers._utils import normalize_tuple
 from physnn.layers.base import Layer, as_shape
@@ -35,8 +36,10 @@ class Reshape(Layer):
 
     def __init__(self, target_shape, name=None):
         super().__init__(name)
+        entries = (target_shape,) if isinstance(target_shape, int) else target_shape
         try:
-            target = as_shape(target_shape)
+            target = as_shape(target_shape) if all(
+                isinstance(d, (int, np.integer)) and not isinstance(d, bool) for d in entries) else None
         except (TypeError, ValueError):
             target = None
         if (target is None or any(d is None or (d <= 0 and d != -1) for d in target)

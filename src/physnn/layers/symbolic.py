@@ -6,6 +6,7 @@ produced it. Shapes are checked as the graph is written, so a layer that does no
 
 from __future__ import annotations
 
+from physnn._checks import shape as _check_shape
 from physnn.layers.base import as_shape, unique_name
 
 
@@ -32,7 +33,9 @@ class SymbolicTensor:
 
 def Input(shape, name: str | None = None) -> SymbolicTensor:
     """A model input with per-sample ``shape`` (without the batch axis), e.g. ``Input((28, 28, 1))``."""
-    return SymbolicTensor(shape, name=name or unique_name("input"))
+    if name is not None and not isinstance(name, str):
+        raise ValueError(f"Input: name must be a string or None, got {name!r}")
+    return SymbolicTensor(_check_shape("Input: shape", shape), name=name or unique_name("input"))
 
 
 def symbolic_call(layer, x) -> SymbolicTensor:
