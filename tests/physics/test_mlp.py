@@ -6,7 +6,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from physnn.physics.mlp import minimize, mlp_apply, mlp_init
+from physnn.lbfgs import minimize
+from physnn.physics.mlp import mlp_apply, mlp_init
 from physnn.schedulers import adam
 
 

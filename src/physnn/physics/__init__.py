@@ -8,6 +8,7 @@
 * ``mlp``     the small pure MLP and the compiled Adam + L-BFGS loop these use.
 """
 
+from physnn.lbfgs import minimize
 from physnn.physics.hybrid import HybridModel
 from physnn.physics.losses import (
     PhysicsGuidedLoss,
@@ -16,7 +17,7 @@ from physnn.physics.losses import (
     normalization_penalty,
     threshold_penalty,
 )
-from physnn.physics.mlp import minimize, mlp_apply, mlp_init
+from physnn.physics.mlp import mlp_apply, mlp_init
 from physnn.physics.ode import ODESolution, solve_ode
 from physnn.physics.params import ProjectileFit, SpringFit, fit_projectile, fit_spring
 

@@ -35,7 +35,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from physnn import _cache
-from physnn.physics.mlp import minimize, mlp_apply, mlp_init
+from physnn.lbfgs import minimize
+from physnn.physics.mlp import mlp_apply, mlp_init
 
 
 def _x64():
