@@ -26,7 +26,7 @@ from physnn import _cache, _checks, initializers
 from physnn.callbacks import Callback, History, ProgressBar, run_callbacks
 from physnn.costs import as_loss
 from physnn.layers.base import Layer
-from physnn.layers.context import LayerContext, _stack
+from physnn.layers.context import LayerContext, _stack, add_loss
 from physnn.layers.symbolic import SymbolicTensor
 from physnn.metrics import get_metric
 from physnn.schedulers import as_functional, get_optimizer
@@ -38,7 +38,13 @@ from physnn.training import (
     keras_layout,
     make_epoch,
     prepare_array,
+    split_params,
 )
+
+
+def _size(tree) -> int:
+    """Number of scalars in a pytree of arrays."""
+    return int(sum(np.prod(np.shape(leaf)) for leaf in jax.tree_util.tree_leaves(tree)))
 
 
 def accepted_kwargs(fn, names) -> set[str]:
@@ -92,6 +98,8 @@ class Module:
         self.input_shape = None
         self.stop_training = False
         self._layers = {}
+        self._owners = {}  # layer name -> the nested models it sits in (see trainable)
+        self.trainable = True
         self._fits = 0
         self._compiled = _cache.Programs()
 
@@ -106,11 +114,22 @@ class Module:
             return self.call(x, training=training)
         return self.call(x)
 
-    def forward(self, params, state, x, key=None, training=False):
-        """Pure forward pass: (params, state, x [batch, *input_shape]) -> (y, new state)."""
+    def forward_with_losses(self, params, state, x, key=None, training=False):
+        """Pure forward pass: (params, state, x [batch, *input_shape]) -> (y, new state, added loss), the
+        last being the sum of the scalars that ``add_loss`` added during the call (0.0 without any)."""
         with LayerContext(dict(params), dict(state), key=key, training=training) as ctx:
             y = self._call(x, training)
-        return y, ctx.state
+        return y, ctx.state, sum(ctx.losses, 0.0)
+
+    def forward(self, params, state, x, key=None, training=False):
+        """Pure forward pass: (params, state, x [batch, *input_shape]) -> (y, new state)."""
+        y, state, _ = self.forward_with_losses(params, state, x, key=key, training=training)
+        return y, state
+
+    def add_loss(self, value) -> None:
+        """Inside ``call``: add the scalar ``value`` to this batch's training objective (a KL term, a
+        physics residual). ``fit`` minimises it with the loss; ``evaluate`` reports it in the loss."""
+        add_loss(value, self.name)
 
     def apply(self, params, x, key=None, training=False):
         """Pure forward pass without layer state: y = f(x; params). Use it inside jit/grad (physics losses)."""
@@ -120,7 +139,7 @@ class Module:
         if isinstance(x, SymbolicTensor):
             raise ValueError(f"model '{self.name}' cannot be called on an Input; use its layers")
         if _stack():  # nested inside another model's call: share its parameter context
-            return self._call(x, training)
+            return _stack()[-1].call_nested(self, lambda: self._call(x, training))
         x = self._as_input(x)
         self._ensure_built(x)
         return self.forward(self.params, self.state, x, key=None, training=training)[0]
@@ -144,7 +163,7 @@ class Module:
             # draws its parameters on the host (physnn.initializers) and the trace records the shapes.
             with LayerContext(params, {}, init=True, seed=self.seed) as ctx:
                 y = self._call(x, False)
-            traced["layers"] = ctx.layers
+            traced["layers"], traced["owners"] = ctx.layers, ctx.owners
             return y
 
         dtype = initializers.default_dtype()
@@ -157,6 +176,7 @@ class Module:
         self.input_shape = input_shape
         self.state = {}
         self._layers = traced["layers"]
+        self._owners = traced["owners"]
         self._compiled = _cache.Programs()
         return self
 
@@ -212,7 +232,7 @@ class Module:
     def count_params(self) -> int:
         if not self.built:
             raise ValueError(f"model '{self.name}' is not built yet: call build(input_shape), fit or predict")
-        return int(sum(np.prod(p.shape) for p in jax.tree_util.tree_leaves(self.params)))
+        return _size(self.params)
 
     def summary(self, print_fn=print) -> str:
         """Print (and return) a table of layers, output shapes and parameter counts, as Keras does."""
@@ -231,7 +251,9 @@ class Module:
             text.append("=" * sum(widths) if i == 0 else "")
         text = [t for t in text if t]
         total = self.count_params()
-        text += [line, f"Total params: {total:,}", f"Trainable params: {total:,}", "Non-trainable params: 0"]
+        frozen = sum(_size(self.params[name][key]) for name, keys in self._frozen() for key in keys)
+        text += [line, f"Total params: {total:,}", f"Trainable params: {total - frozen:,}",
+                 f"Non-trainable params: {frozen:,}"]
         out = "\n".join(text)
         if print_fn:
             print_fn(out)
@@ -261,10 +283,27 @@ class Module:
             raise ValueError(f"call compile(optimizer, loss, metrics) before {what}")
 
     def _objective(self, params, state, xb, yb, key, training):
-        y_pred, state = self.forward(params, state, xb, key=key, training=training)
+        y_pred, state, added = self.forward_with_losses(params, state, xb, key=key, training=training)
         data_loss = call_loss(self._loss_fn, yb, y_pred, xb, params, self._loss_extra)
         metrics = {name: fn(yb, y_pred) for name, fn in self.metrics}
-        return data_loss + self.regularization(params), (state, metrics)
+        return data_loss + self.regularization(params) + added, (state, metrics)
+
+    def trainable_params(self) -> dict:
+        """The part of ``params`` that ``fit`` trains (what the optimiser state covers)."""
+        return split_params(self.params, self._frozen())[0]
+
+    def _frozen(self) -> tuple:
+        """The parameter entries ``fit`` leaves alone, ``((layer name, (key, ...)), ...)``: every entry of a
+        layer whose ``trainable`` is False (or that sits in a model whose ``trainable`` is False), and the
+        ``non_trainable_keys`` of the others."""
+        frozen = []
+        for name, (layer, _) in self._layers.items():
+            keys = tuple(sorted(self.params.get(name, {})))
+            if self.trainable and layer.trainable and all(m.trainable for m in self._owners.get(name, ())):
+                keys = tuple(k for k in keys if k in layer.non_trainable_keys)
+            if keys:
+                frozen.append((name, keys))
+        return tuple(frozen)
 
     def _evaluate_fn(self):
         if "evaluate" not in self._compiled:
@@ -274,11 +313,11 @@ class Module:
             self._compiled["evaluate"] = flat_jit(evaluate)
         return self._compiled["evaluate"]
 
-    def _epoch_fn(self, n, layout, shuffle, has_val):
-        signature = ("epoch", n, layout, shuffle, has_val)
+    def _epoch_fn(self, n, layout, shuffle, has_val, frozen):
+        signature = ("epoch", n, layout, shuffle, has_val, frozen)
         if signature not in self._compiled:
             epoch = make_epoch(lambda p, s, x, y, k: self._objective(p, s, x, y, k, True),
-                               self._optimizer_fn, n, layout, shuffle)
+                               self._optimizer_fn, n, layout, shuffle, frozen)
             evaluate = self._evaluate_fn()
 
             def run(carry, x, y, x_val, y_val, seed, epoch_index):
@@ -344,9 +383,16 @@ class Module:
                 raise ValueError(f"a stateful model needs batch_size to divide the number of samples; "
                                  f"got {n} samples and batch_size={batch_size}")
             self.reset_states(layout.batch_size)
-        if self.opt_state is None:
-            self.opt_state = self._optimizer_fn.init(self.params)
-        run = self._epoch_fn(n, layout, shuffle, x_val is not None)
+        frozen = self._frozen()
+        trainable = self.trainable_params()
+        if isinstance(self.opt_state, dict):  # a state edited as a dict ({**opt_state, "scale": s}): its NamedTuple
+            self.opt_state = type(jax.eval_shape(self._optimizer_fn.init, trainable))(**self.opt_state)
+        if self.opt_state is None or (jax.tree_util.tree_structure(self.opt_state) !=
+                                      jax.tree_util.tree_structure(jax.eval_shape(self._optimizer_fn.init,
+                                                                                  trainable))):
+            # the first fit, or a layer's `trainable` changed since the state was made: a fresh state
+            self.opt_state = self._optimizer_fn.init(trainable)
+        run = self._epoch_fn(n, layout, shuffle, x_val is not None, frozen)
 
         history = History()
         callbacks = [*(callbacks or []), history]
