@@ -185,6 +185,13 @@ def _check_positive(value: float, option: str):
         raise InputError(f"{option} must be a finite number > 0, got {value}")
 
 
+def _check_epochs(epochs: int):
+    from physnn._checks import MAX_EPOCHS
+
+    if epochs > MAX_EPOCHS:
+        raise InputError(f"--epochs must be <= {MAX_EPOCHS:,} (physnn's limit), got {epochs}")
+
+
 def _prepare_out(out: Path) -> Path:
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -356,6 +363,8 @@ def run_command(
     quick: bool = typer.Option(False, "--quick", help="Short training."),
 ):
     """Run one experiment, print its metrics and write its report."""
+    if epochs is not None:
+        _check_epochs(epochs)
     _use_agg()
     experiments, errors = discover_experiments()
     if name not in experiments:
@@ -431,6 +440,7 @@ def fit_command(
     import numpy as np
 
     _check_positive(eta, "--eta")
+    _check_epochs(epochs)
     widths = _parse_hidden(hidden)
     table = read_csv(file)
     table.index(target)
@@ -442,6 +452,14 @@ def fit_command(
     if not names:
         raise InputError(f"{file} has no column besides the target {target!r} to use as input")
     X = np.column_stack([table.numeric(name) for name in names])
+    from physnn._checks import MAX_ELEMENTS
+    from physnn.ffnn import check_training_memory, parameter_count
+
+    size = parameter_count((len(names), *widths, 2))
+    if size > MAX_ELEMENTS:
+        raise InputError(f"--hidden {hidden} with {len(names)} input column(s) gives {size:,} weights, more than "
+                         f"physnn's limit of {MAX_ELEMENTS:,} (2**31)")
+    check_training_memory((len(names), *widths, 2), len(table))
     if len(table) < 10:
         raise InputError(f"{file} has {len(table)} data rows; fit needs at least 10 (60/20/20 split)")
     classification = task is Task.classification
@@ -597,6 +615,17 @@ def extrapolate_command(
         if value < low:
             raise InputError(f"{option} must be an integer >= {low}, got {value}")
     _check_positive(eta, "--eta")
+    _check_epochs(epochs)
+    from physnn._checks import MAX_EXTRAPOLATE_STEPS
+
+    if steps > MAX_EXTRAPOLATE_STEPS:
+        raise InputError(f"--steps must be <= {MAX_EXTRAPOLATE_STEPS:,} (physnn's limit), got {steps}")
+    from physnn._checks import MAX_ELEMENTS
+
+    gates = {"rnn": 1, "gru": 3, "lstm": 4}[model_kind.value]
+    if gates * units * (units + 3) > MAX_ELEMENTS:
+        raise InputError(f"--units {units} gives a {model_kind.value} of {gates * units * (units + 3):,} weights "
+                         f"(about {gates} x units x (units + 3)), more than physnn's limit of {MAX_ELEMENTS:,} (2**31)")
     table = read_csv(file)
     series = table.numeric(column)
     if train > len(series):

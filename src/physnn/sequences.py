@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from physnn import _cache
-from physnn._checks import count
+from physnn._checks import MAX_EXTRAPOLATE_STEPS, count
 from physnn.training import flat_jit
 
 # ------------------------------------------------------------------------------------------- windows
@@ -182,7 +182,7 @@ def extrapolate(model, history, steps: int, length: int | None = None) -> np.nda
         series = series[:, None]
     if series.ndim != 2 or series.shape[1] == 0:
         raise ValueError(f"extrapolate: history must be [T] or [T, features], got shape {np.shape(history)}")
-    steps = count("extrapolate: steps", steps)
+    steps = count("extrapolate: steps", steps, maximum=MAX_EXTRAPOLATE_STEPS)
     if not np.all(np.isfinite(series)):
         raise ValueError("extrapolate: history contains NaN or infinite values")
     features = series.shape[1]

@@ -139,7 +139,12 @@ def series_defects(labels, values, max_jump: float = 0.5, max_missing: int = 10)
         The defects found, in row order (an empty list for a clean series).
     """
     labels = np.asarray(labels)
-    values = np.asarray(values, dtype=np.float64)
+    if labels.dtype.kind not in "iuf":
+        raise ValueError(f"labels must be integer-valued numbers, received dtype {labels.dtype}")
+    try:
+        values = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError("values must be numbers") from None
     if labels.ndim != 1 or values.shape != labels.shape:
         raise ValueError(
             "labels and values must be 1-D of equal length, "
@@ -147,8 +152,11 @@ def series_defects(labels, values, max_jump: float = 0.5, max_missing: int = 10)
         )
     if not np.all(labels == np.round(labels)):
         raise ValueError("labels must be integer-valued")
-    if max_jump <= 0:
+    if isinstance(max_jump, bool) or not isinstance(max_jump, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(max_jump) or max_jump <= 0:
         raise ValueError(f"max_jump must be > 0, received {max_jump}")
+    if isinstance(max_missing, bool) or not isinstance(max_missing, (int, np.integer)) or max_missing < 0:
+        raise ValueError(f"max_missing must be an integer >= 0, received {max_missing!r}")
     labels = labels.astype(np.int64)
     defects: list[Defect] = []
     previous = labels[0] if labels.size else 0  # the last label that was in sequence
@@ -214,6 +222,8 @@ def rbm_energy(clean: bool = False) -> RBMEnergy:
         ``RBMEnergy(iteration, energy)``: int64 labels and float64 energies, shape [100] as in the file
         ([99] with ``clean=True``).
     """
+    if not isinstance(clean, (bool, np.bool_)):
+        raise ValueError(f"clean must be True or False, received {clean!r}")
     data = _load_columns("RMBenergy.dat")
     iteration = data[:, 0].astype(np.int64)
     energy = data[:, 1].copy()
