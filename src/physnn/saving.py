@@ -289,7 +289,9 @@ def _positional(model, by_name: dict) -> list:
     return [by_name.get(name, {}) for name in model._layers]
 
 
-def _opt_positional(model, opt_state: dict) -> dict:
+def _opt_positional(model, opt_state) -> dict:
+    if hasattr(opt_state, "_asdict"):  # a NamedTuple state is stored by field name, as the dict states were
+        opt_state = opt_state._asdict()
     layer_names = set(model.params)
     return {k: _positional(model, v) if isinstance(v, dict) and set(v) == layer_names else v
             for k, v in opt_state.items()}
@@ -581,11 +583,13 @@ def _restore(config: dict, arrays: dict[str, np.ndarray], custom: dict, path):
             model.state = _by_name(model, _fill("state", _positional(model, model.state), arrays, path),
                                    model.state)
         if _recompile(model, config["compile"], path) and config.get("has_opt_state"):
-            template = _opt_positional(model, model._optimizer_fn.init(model.params))
+            fresh = model._optimizer_fn.init(model.trainable_params())
+            template = _opt_positional(model, fresh)
             filled = _fill("opt", template, arrays, path)
             layer_names = list(model._layers)
-            model.opt_state = {k: ({n: p for n, p in zip(layer_names, v)} if isinstance(v, list) else v)
-                               for k, v in filled.items()}
+            by_name = {k: ({n: p for n, p in zip(layer_names, v)} if isinstance(v, list) else v)
+                       for k, v in filled.items()}
+            model.opt_state = type(fresh)(**by_name) if hasattr(fresh, "_asdict") else by_name
     model._fits = fits
     return model
 
