@@ -19,6 +19,7 @@ from physnn.schedulers import (
     Adagrad,
     AdagradMomentum,
     Adam,
+    AdamW,
     Constant,
     Momentum,
     RMS_prop,
@@ -32,7 +33,7 @@ from physnn.training import TrainingDivergedError
 __version__ = "0.1.0"
 
 __all__ = [
-    "ELU", "FFNN", "L1", "L2", "LRELU", "RELU", "Adagrad", "AdagradMomentum", "Adam", "Callback", "Constant",
+    "ELU", "FFNN", "L1", "L2", "LRELU", "RELU", "Adagrad", "AdagradMomentum", "Adam", "AdamW", "Callback", "Constant",
     "CostCrossEntropy", "CostLogReg", "CostMAE", "CostOLS", "CostRMSE", "EarlyStopping", "History", "Input",
     "LambdaCallback", "Model", "ModelCheckpoint", "Module", "Momentum", "RMS_prop", "ReduceLROnPlateau",
     "Scheduler", "Sequential", "TrainingDivergedError", "derivate", "exponential_decay", "identity",
