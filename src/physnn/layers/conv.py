@@ -16,7 +16,7 @@ import math
 import jax
 import jax.numpy as jnp
 
-from physnn import initializers
+from physnn import _checks, initializers
 from physnn.activations import get_activation
 from physnn.layers._utils import normalize_padding, normalize_tuple, same_padding, window_output_length
 from physnn.layers.base import Layer
@@ -68,6 +68,8 @@ class _Conv(Layer):
 
     def init(self, rng, input_shape):
         self.output_shape(input_shape)
+        _checks.elements(f"Layer '{self.name}' ({type(self).__name__})",
+                         math.prod(self.kernel_size) * input_shape[-1] * self.filters)
         # Glorot uniform with fan_in = prod(kernel_size) * channels_in, fan_out = prod(kernel_size) * filters.
         params = {"kernel": initializers.glorot_uniform(rng, (*self.kernel_size, input_shape[-1], self.filters))}
         if self.use_bias:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
-from physnn import initializers
+from physnn import _checks, initializers
 from physnn.activations import get_activation
 from physnn.costs import get_regularizer
 from physnn.layers.base import Layer
@@ -48,6 +48,8 @@ class Dense(Layer):
 
     def init(self, rng, input_shape):
         self.output_shape(input_shape)
+        _checks.elements(f"Layer '{self.name}' (Dense)", input_shape[-1] * self.units,
+                         f" ({input_shape[-1]} x {self.units})")
         params = {"kernel": initializers.glorot_uniform(rng, (input_shape[-1], self.units))}
         if self.use_bias:
             params["bias"] = initializers.zeros((self.units,))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from physnn import initializers
+from physnn import _checks, initializers
 from physnn.layers.base import Layer
 from physnn.layers.dense import check_positive_int
 
@@ -30,6 +30,7 @@ class Embedding(Layer):
         return (*tuple(input_shape), self.output_dim)
 
     def init(self, rng, input_shape):
+        _checks.elements(f"Layer '{self.name}' (Embedding)", self.input_dim * self.output_dim)
         return {"embeddings": initializers.uniform(rng, (self.input_dim, self.output_dim), -0.05, 0.05)}
 
     def apply(self, params, x, *, key=None, training=False):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from physnn import initializers
+from physnn import _checks, initializers
 from physnn.activations import get_activation
 from physnn.layers.base import Layer
 from physnn.layers.dense import check_positive_int
@@ -53,6 +53,7 @@ class _Recurrent(Layer):
     def init(self, rng, input_shape):
         self.output_shape(input_shape)
         n = self.units
+        _checks.elements(f"Layer '{self.name}' ({type(self).__name__})", (input_shape[1] + n) * self.gates * n)
         params = {
             "kernel": initializers.glorot_uniform(rng, (input_shape[1], self.gates * n)),
             "recurrent_kernel": initializers.orthogonal(rng, (n, self.gates * n)),
