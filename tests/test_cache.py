@@ -17,7 +17,7 @@ import zlib
 import numpy as np
 import pytest
 
-from physnn import _cache
+from physnn import _cache, _io
 
 # A small fit whose final loss depends on every part of the program: a nested Sequential's activation
 # (argv[1]), LRELU's slope constant (argv[2]) and, through a user layer, an edited `call` (argv[3]).
@@ -209,8 +209,8 @@ def test_a_process_killed_after_loading_leaves_its_entries_to_be_discarded(tmp_p
 
 
 def test_temporaries_of_dead_processes_are_deleted(tmp_path):
-    stale = tmp_path / f".physnn-verified.json.{_dead_pid()}.tmp"
-    live = tmp_path / f".physnn-verified.json.{os.getpid()}.tmp"
+    stale = tmp_path / f".physnn-verified.json.{_dead_pid()}.0a1b2c.tmp"
+    live = _io.temporary_name(tmp_path / "physnn-verified.json")
     stale.write_bytes(b"half")
     live.write_bytes(b"being written")
     assert _cache.recover(tmp_path)["temporary"] == 1
@@ -226,7 +226,7 @@ def test_write_atomically_leaves_the_old_file_when_writing_fails(tmp_path, monke
 
     monkeypatch.setattr(os, "fsync", full_disk)
     with pytest.raises(OSError):
-        _cache.write_atomically(target, b"new")
+        _io.write_atomically(target, lambda f: f.write(b"new"))
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["f.json"]
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.optimize
 
-from physnn import lbfgs
+from physnn.training import lbfgs
 
 
 def rosenbrock(x):

@@ -185,6 +185,9 @@ def _delete(*keys):
 
 
 LAYER0 = ("model", "layers", 0, "config")
+# a declared size beyond what the file holds (initializers.allocation_limit) or beyond physnn's limit per model
+TOO_BIG = "asks for a parameter of shape|more than physnn.s limit"
+
 CRAFTED = {
     "deep JSON": (_set((*LAYER0, "name"), _deep(200)), "nests deeper than 64 levels"),
     "no model kind": (_delete("model", "kind"), r"malformed model configuration \(KeyError"),
@@ -195,8 +198,8 @@ CRAFTED = {
     "unknown layer key": (_set((*LAYER0, "bogus"), 1), r"layer Dense: unknown configuration key\(s\) \['bogus'\]"),
     "missing layer key": (_delete(*LAYER0, "units"), r"lacks the required argument\(s\) \['units'\]"),
     "layer config is a list": (_set(LAYER0, [1]), "the configuration must be a dict"),
-    "huge units": (_set((*LAYER0, "units"), 10**9), "asks for a parameter of shape"),
-    "huge input shape": (_set(("model", "input_shape"), [10**12]), "asks for a parameter of shape"),
+    "huge units": (_set((*LAYER0, "units"), 10**9), TOO_BIG),
+    "huge input shape": (_set(("model", "input_shape"), [10**12]), TOO_BIG),
     "negative input shape": (_set(("model", "input_shape"), [-4]), "input_shape must be a list of positive"),
     "input shape of strings": (_set(("model", "input_shape"), ["4"]), "input_shape must be a list of positive"),
     "negative seed": (_set(("model", "seed"), -1), "seed must be a non-negative integer"),

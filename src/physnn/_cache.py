@@ -42,6 +42,8 @@ from pathlib import Path
 import filelock
 import jax
 
+from physnn import _io
+
 MAX_BYTES = 256 * 2**20
 ENTRY_SUFFIX, ATIME_SUFFIX = "-cache", "-atime"  # the names JAX's file cache gives an entry and its access time
 _VERIFIED = "physnn-verified.json"
@@ -117,9 +119,9 @@ def recover(directory: Path) -> dict[str, int]:
         deleted["damaged"] = _verify_entries(directory)
     finally:
         lock.release()
-    for temporary in directory.glob(".*.tmp"):  # ".<name>.<pid>.tmp", see write_atomically
-        pid = temporary.name.rsplit(".", 2)[-2]
-        if not (pid.isdigit() and _alive(int(pid))):
+    for temporary in directory.glob(".*.tmp"):  # see physnn._io.temporary_name
+        pid = _io.writer_pid(temporary)
+        if pid is None or not _alive(pid):
             temporary.unlink(missing_ok=True)
             deleted["temporary"] += 1
     return deleted
@@ -181,7 +183,7 @@ def _verify_entries(directory: Path) -> int:
             continue
     if verified != record:
         with contextlib.suppress(OSError):  # another process may be writing it too: it is only a shortcut
-            write_atomically(record_path, json.dumps(verified).encode())
+            _io.write_atomically(record_path, lambda f: f.write(json.dumps(verified).encode()))
     return damaged
 
 
@@ -237,21 +239,6 @@ def _discard_after_crashes(directory: Path) -> int:
                 deleted += 1
         marker.unlink(missing_ok=True)
     return deleted
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a flushed and fsynced temporary file in the same directory, renamed
-    over ``path``: a reader sees the old file or the whole new one, and a failed write leaves no temporary."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(temporary, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
 
 
 # --- compiled programs held in memory -------------------------------------------------------------------

@@ -20,19 +20,11 @@ import numpy as np
 
 from physnn import _checks, initializers
 from physnn.activations import identity, sigmoid, softmax
-from physnn.callbacks import ProgressBar
+from physnn.callbacks import Callback, History, ProgressBar
 from physnn.costs import CLASSIFICATION_COSTS, CostOLS
 from physnn.metrics import accuracy
 from physnn.schedulers import Scheduler, as_functional
-from physnn.training import (
-    TrainingDivergedError,
-    TrainState,
-    check_finite,
-    course_layout,
-    flat_jit,
-    make_epoch,
-    prepare_array,
-)
+from physnn.training import TrainState, course_layout, fit_loop, fit_seed, flat_jit, make_epoch, prepare_array
 
 
 def _seed_or_fresh(seed):
@@ -125,6 +117,8 @@ class FFNN:
         self.classification = cost_func in CLASSIFICATION_COSTS
         self.seed = _seed_or_fresh(seed)
         self._compiled = {}
+        self._weights = self._params = None
+        self.stop_training = False
         self.reset_weights()
 
     # --- parameters ----------------------------------------------------------------------------------
@@ -132,7 +126,31 @@ class FFNN:
     def reset_weights(self):
         """Draw fresh weights from ``seed``: W[1:] ~ N(0, 1 / n_in), bias row W[0] ~ N(0, 0.01^2)."""
         self.weights = _initial_weights(self.dimensions, self.seed)
+        self.opt_state = None
         self._fits = 0
+
+    @property
+    def weights(self) -> list:
+        """The weight matrices in the course's layout, [n_in + 1, n_out] with the bias in row 0."""
+        if self._weights is None:  # trained in the split form: joined on first use
+            self._weights = _join(self._params)
+        return self._weights
+
+    @weights.setter
+    def weights(self, weights):
+        self._weights, self._params = list(weights), None
+
+    @property
+    def params(self) -> list[tuple]:
+        """The weights as the compiled code holds them, [(W [n_in, n_out], b [n_out]), ...] (what callbacks
+        such as EarlyStopping read and restore)."""
+        if self._weights is not None:  # the course layout is the truth whenever it exists
+            return _split(self._weights)
+        return self._params
+
+    @params.setter
+    def params(self, params):
+        self._params, self._weights = [tuple(p) for p in params], None
 
     @property
     def weights_numpy(self) -> list[np.ndarray]:
@@ -141,7 +159,7 @@ class FFNN:
 
     def split_weights(self) -> list[tuple]:
         """The weights as [(W [n_in, n_out], b [n_out]), ...], the form the compiled code works on."""
-        return _split(self.weights)
+        return self.params
 
     # --- the forward pass ----------------------------------------------------------------------------
 
@@ -208,7 +226,7 @@ class FFNN:
         return flat_jit(run)
 
     def fit(self, X, t, scheduler: Scheduler, batches: int = 1, epochs: int = 100, lam: float = 0,
-            X_val=None, t_val=None, verbose: bool = True) -> dict[str, np.ndarray]:
+            X_val=None, t_val=None, verbose: bool = True, callbacks=None) -> dict[str, np.ndarray]:
         """Train with minibatch gradient descent driven by ``scheduler`` (Constant, Momentum, Adam, ...).
 
         Arguments:
@@ -217,9 +235,12 @@ class FFNN:
             batches: number of minibatches per epoch (the last one takes the remainder of n / batches).
             epochs: passes over the data; lam: L2 weight decay; X_val, t_val: optional validation data.
             verbose: show a live progress bar.
+            callbacks: physnn callbacks (EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, LambdaCallback);
+                the logs they see are "train_error", "val_error", "train_acc", "val_acc".
         Returns:
-            dict of NumPy arrays of length ``epochs``: "train_errors", and "val_errors", "train_accs",
-            "val_accs" where they apply (the errors are the cost on the whole set after each epoch).
+            dict of NumPy arrays, one value per epoch run (``epochs`` unless a callback stopped training):
+            "train_errors", and "val_errors", "train_accs", "val_accs" where they apply (the errors are the
+            cost on the whole set after each epoch).
         Raises:
             ValueError for inconsistent inputs; TrainingDivergedError if the cost becomes NaN/inf.
         """
@@ -251,44 +272,34 @@ class FFNN:
             self._compiled = {signature: self._epoch_function(optimizer, n, layout, has_val)}
         run = self._compiled[signature]
 
-        params = self.split_weights()
-        carry = TrainState(params, optimizer.init(params), {})
-        # host-side values and device_put only: eager jnp / jax.random calls would each compile a program
-        seed = np.uint32((self.seed + 1_000_003 * (1 + self._fits)) % 2**32)
+        if callbacks is not None and not (isinstance(callbacks, (list, tuple))
+                                          and all(isinstance(c, Callback) for c in callbacks)):
+            raise ValueError(f"callbacks must be a list of Callback objects, got {callbacks!r}")
+        params = self.params
+        self.opt_state = optimizer.init(params)  # the course's schedulers start afresh in every fit
+        # the course network's fits draw streams 1, 2, ... of its seed (Module's: 0, 1, ...)
+        seed = fit_seed(self.seed, self._fits + 1)
         self._fits += 1
         lam = np.asarray(lam, X.dtype) if lam > 0 else None
         X, t, X_val, t_val, lam = jax.device_put((X, t, X_val, t_val, lam))
 
-        history: dict[str, list] = {}
-        progress = ProgressBar(epochs, "FFNN") if verbose else None
-        if progress:
-            progress.on_train_begin()
-        trained = None  # the parameters after the last epoch that ended with finite scores
-        try:
-            pending = run(carry, X, t, X_val, t_val, seed, 0, lam)
-            for e in range(epochs):
-                carry, scores = pending
-                if e + 1 < epochs:  # queue the next epoch before waiting for this one's scores
-                    pending = run(carry, X, t, X_val, t_val, seed, e + 1, lam)
-                scores = {k: float(v) for k, v in jax.device_get(scores).items()}
-                try:
-                    check_finite(scores, e + 1, hint=f" (eta={getattr(scheduler, 'eta', '?')})")
-                except TrainingDivergedError as err:  # (self.weights stay the last finite ones)
-                    previous = params if trained is None else trained
-                    raise TrainingDivergedError(f"{err}{self._divergence_cause(previous, X)}") from None
-                trained = carry.params
-                for k, v in scores.items():
-                    history.setdefault(k, []).append(v)
-                if progress:
-                    progress.on_epoch_end(e, scores)
-        finally:
-            if trained is not None:  # also when interrupted: keep what was trained
-                self.weights = _join(trained)
-            if progress:
-                progress.on_train_end()
+        history = History()
+        callbacks = [*(callbacks or []), history]
+        if verbose:
+            callbacks.append(ProgressBar(epochs, "FFNN"))
+        finite = [params]  # the parameters of the last epoch with finite scores
+
+        def set_carry(carry):
+            self.params, self.opt_state = carry.params, carry.opt_state
+            finite[0] = carry.params
+
+        fit_loop(lambda carry, epoch: run(carry, X, t, X_val, t_val, seed, epoch, lam),
+                 get_carry=lambda: TrainState(self.params, self.opt_state, {}), set_carry=set_carry, model=self,
+                 epochs=epochs, callbacks=callbacks, hint=f" (eta={getattr(scheduler, 'eta', '?')})",
+                 diagnose=lambda: self._divergence_cause(finite[0], X))
         names = {"train_error": "train_errors", "val_error": "val_errors", "train_acc": "train_accs",
                  "val_acc": "val_accs"}
-        return {names[k]: np.asarray(v) for k, v in history.items()}
+        return {names[k]: np.asarray(v) for k, v in history.history.items() if k in names}
 
     def _divergence_cause(self, params, X) -> str:
         """With a log cost, name predicted probabilities of 0 (or below) as the cause: the course's

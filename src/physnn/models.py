@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from physnn import _cache, _checks, initializers
-from physnn.callbacks import Callback, History, ProgressBar, run_callbacks
+from physnn.callbacks import Callback, History, ProgressBar
 from physnn.costs import as_loss
 from physnn.layers.base import Layer
 from physnn.layers.context import LayerContext, _stack, add_loss
@@ -31,9 +31,9 @@ from physnn.layers.symbolic import SymbolicTensor
 from physnn.metrics import get_metric
 from physnn.schedulers import as_functional, get_optimizer
 from physnn.training import (
-    TrainingDivergedError,
     TrainState,
-    check_finite,
+    fit_loop,
+    fit_seed,
     flat_jit,
     keras_layout,
     make_epoch,
@@ -398,30 +398,17 @@ class Module:
         callbacks = [*(callbacks or []), history]
         if verbose:
             callbacks.append(ProgressBar(epochs, self.name))
-        for callback in callbacks:
-            callback.set_model(self)
-        # An explicit seed fixes this fit's shuffling and dropout; otherwise each fit draws the next stream.
-        # (The key is made inside the compiled epoch: eager jax.random calls would each compile a program.)
-        fit_seed = np.uint32((self.seed + 1_000_003 * self._fits if seed is None else seed) % 2**32)
-        x, y, x_val, y_val = jax.device_put((x, y, x_val, y_val))
+        seed = fit_seed(self.seed, self._fits, seed)
+        x, y, x_val, y_val = jax.device_put((x, y, x_val, y_val))  # (no eager programs: see DESIGN.md)
         self._fits += 1
-        self.stop_training = False
-        run_callbacks(callbacks, "on_train_begin", {})
-        try:
-            for epoch in range(initial_epoch, epochs):
-                carry = TrainState(self.params, self.opt_state, self.state)
-                trained, logs = run(carry, x, y, x_val, y_val, fit_seed, epoch)
-                logs = {k: float(v) for k, v in jax.device_get(logs).items()}
-                try:
-                    check_finite(logs, epoch + 1, hint=self._lr_hint())
-                except TrainingDivergedError as err:  # the model keeps the last finite weights (``carry``)
-                    raise TrainingDivergedError(f"{err}{self._divergence_cause(x)}") from None
-                self.params, self.opt_state, self.state = trained
-                run_callbacks(callbacks, "on_epoch_end", epoch, logs)
-                if self.stop_training:
-                    break
-        finally:
-            run_callbacks(callbacks, "on_train_end", {})
+
+        def set_carry(carry):
+            self.params, self.opt_state, self.state = carry
+
+        fit_loop(lambda carry, epoch: run(carry, x, y, x_val, y_val, seed, epoch),
+                 get_carry=lambda: TrainState(self.params, self.opt_state, self.state), set_carry=set_carry,
+                 model=self, epochs=epochs, initial_epoch=initial_epoch, callbacks=callbacks,
+                 hint=self._lr_hint(), diagnose=lambda: self._divergence_cause(x))
         self.history = history
         return history
 

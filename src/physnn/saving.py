@@ -21,8 +21,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import secrets
 import zipfile
 from pathlib import Path
 
@@ -30,7 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from physnn import costs, initializers, metrics, schedulers
+from physnn import _io, costs, initializers, metrics, schedulers
 from physnn.layers.base import Layer
 from physnn.layers.serialize import check_config, deserialize, register_layer, serialize
 from physnn.layers.symbolic import SymbolicTensor
@@ -358,32 +356,6 @@ def _write_archive(f, members: dict[str, np.ndarray]) -> None:
                 np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
 
 
-def _write_atomically(path: Path, members: dict[str, np.ndarray]) -> None:
-    """Write the archive to a temporary file in ``path``'s directory, fsync it and rename it over ``path``:
-    an interrupted save leaves the previous file intact (the temporary is removed on any exception)."""
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with open(fd, "wb") as f:
-            _write_archive(f, members)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    try:  # make the rename itself durable
-        directory = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(directory)
-    except OSError:
-        pass  # some file systems cannot fsync a directory; the file itself is complete
-    finally:
-        os.close(directory)
-
-
 def save_model(model, path, include_optimizer: bool = True) -> Path:
     """Write ``model`` to ``path`` and return the path written.
 
@@ -411,9 +383,9 @@ def save_model(model, path, include_optimizer: bool = True) -> Path:
         config["has_opt_state"] = True
     config_text = json.dumps(config, sort_keys=True)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomically(path, {"__config__": np.frombuffer(config_text.encode(), np.uint8),
-                             "__checksum__": np.frombuffer(_checksum(config_text, arrays).encode(), np.uint8),
-                             **arrays})
+    members = {"__config__": np.frombuffer(config_text.encode(), np.uint8),
+               "__checksum__": np.frombuffer(_checksum(config_text, arrays).encode(), np.uint8), **arrays}
+    _io.write_atomically(path, lambda f: _write_archive(f, members))
     return path
 
 

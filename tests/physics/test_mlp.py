@@ -6,9 +6,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from physnn.lbfgs import minimize
 from physnn.physics.mlp import mlp_apply, mlp_init
 from physnn.schedulers import adam
+from physnn.training.lbfgs import minimize
 
 
 def test_mlp_init_shapes_and_apply_matches_numpy():

@@ -22,12 +22,12 @@ from matplotlib.figure import Figure
 from physnn import _cache
 from physnn.datasets import infinite_well, projectile, spring
 from physnn.experiments.registry import Result, experiment
-from physnn.lbfgs import minimize
 from physnn.physics.hybrid import HybridModel
 from physnn.physics.losses import PhysicsGuidedLoss, normalization_penalty
 from physnn.physics.mlp import mlp_apply, mlp_init
 from physnn.physics.ode import solve_ode
 from physnn.physics.params import fit_projectile, fit_spring
+from physnn.training.lbfgs import minimize
 
 # --- ODE problems (module-level functions, so repeated solves reuse the compiled program) ---------------
 

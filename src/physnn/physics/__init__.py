@@ -8,7 +8,6 @@
 * ``mlp``     the small pure MLP and the compiled Adam + L-BFGS loop these use.
 """
 
-from physnn.lbfgs import minimize
 from physnn.physics.hybrid import HybridModel
 from physnn.physics.losses import (
     PhysicsGuidedLoss,
@@ -20,6 +19,7 @@ from physnn.physics.losses import (
 from physnn.physics.mlp import mlp_apply, mlp_init
 from physnn.physics.ode import ODESolution, solve_ode
 from physnn.physics.params import ProjectileFit, SpringFit, fit_projectile, fit_spring
+from physnn.training.lbfgs import minimize
 
 __all__ = [
     "HybridModel",

@@ -20,8 +20,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from physnn import _cache
-from physnn.lbfgs import minimize
 from physnn.physics.mlp import mlp_apply, mlp_init
+from physnn.training.lbfgs import minimize
 
 
 def _as_2d(name: str, values) -> np.ndarray:

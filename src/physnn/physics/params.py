@@ -27,8 +27,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from physnn import _cache
-from physnn.lbfgs import minimize
 from physnn.physics.losses import conservation_penalty
+from physnn.training.lbfgs import minimize
 
 
 def _series(name: str, values, n: int | None = None, minimum: int = 3) -> np.ndarray:

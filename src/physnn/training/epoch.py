@@ -13,14 +13,12 @@ over samples, as Keras reports it).
 
 from __future__ import annotations
 
-import math
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from physnn import _cache
 from physnn.schedulers import Optimizer
 
 
@@ -30,10 +28,6 @@ class TrainState(NamedTuple):
     params: dict
     opt_state: Any
     state: dict
-
-
-class TrainingDivergedError(FloatingPointError):
-    """The loss became NaN or infinite during training."""
 
 
 class Layout(NamedTuple):
@@ -134,57 +128,3 @@ def make_epoch(loss_fn, optimizer: Optimizer, n: int, layout: Layout, shuffle: b
         return carry, {k: v / n for k, v in totals.items()}
 
     return epoch
-
-
-def check_finite(logs: dict, epoch: int, hint: str = "") -> None:
-    """Raise ``TrainingDivergedError`` naming the epoch (1-based) when a logged value is NaN or infinite."""
-    bad = {k: v for k, v in logs.items() if not math.isfinite(float(v))}
-    if bad:
-        name, value = next(iter(bad.items()))
-        raise TrainingDivergedError(
-            f"training diverged: {name} = {value} at epoch {epoch}. The learning rate{hint} is probably "
-            "too large for this problem: try a smaller eta (e.g. 10x smaller), standardise the inputs, "
-            "or clip the targets."
-        )
-
-
-def prepare_array(value, name: str, dtype=None) -> np.ndarray:
-    """Convert to a NumPy array, refusing NaN/inf with a ValueError naming the argument."""
-    try:
-        array = np.asarray(value, dtype=dtype)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{name} must be numeric array-like: {err}") from None
-    if array.dtype.kind not in "biuf":
-        raise ValueError(f"{name} must be numeric, got dtype {array.dtype}")
-    if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
-        count = int(np.sum(~np.isfinite(array)))
-        raise ValueError(f"{name} contains {count} NaN or infinite value(s)")
-    return array
-
-
-def flat_jit(fn):
-    """``jax.jit`` over flat lists of arrays: ``fn(*args)`` with any pytrees in and out.
-
-    The compiled program sees only positional leaves, so dictionary keys such as auto-generated layer names
-    ("dense_3") do not enter it. JAX's persistent compilation cache (``physnn._cache``) keys on the program
-    text, which would otherwise include those names; flattening lets two identical architectures share one
-    compiled program, in one process and across processes.
-    """
-    programs = {}
-
-    def wrapped(*args):
-        leaves, treedef = jax.tree_util.tree_flatten(args)
-        if treedef not in programs:
-            out_tree = {}
-
-            def flat_fn(*flat):
-                out = fn(*jax.tree_util.tree_unflatten(treedef, flat))
-                out_leaves, out_tree["treedef"] = jax.tree_util.tree_flatten(out)
-                return out_leaves
-
-            programs[treedef] = (_cache.jit(flat_fn), out_tree)
-        jitted, out_tree = programs[treedef]
-        out_leaves = jitted(*leaves)
-        return jax.tree_util.tree_unflatten(out_tree["treedef"], out_leaves)
-
-    return wrapped
