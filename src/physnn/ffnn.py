@@ -301,6 +301,15 @@ class FFNN:
                  "val_acc": "val_accs"}
         return {names[k]: np.asarray(v) for k, v in history.history.items() if k in names}
 
+    def save(self, path, include_optimizer: bool = True):
+        """Write the network (dimensions, functions, seed, weights, fit counter) to a physnn model file,
+        atomically; ``physnn.load_model(path)`` returns it. Only physnn's own activations and costs can be
+        stored. (``include_optimizer`` is accepted for ModelCheckpoint: the course's schedulers start afresh
+        in every fit, so there is no optimiser state to keep.) Returns the path written."""
+        from physnn.saving import save_model
+
+        return save_model(self, path)
+
     def _divergence_cause(self, params, X) -> str:
         """With a log cost, name predicted probabilities of 0 (or below) as the cause: the course's
         CostCrossEntropy takes log(y + 1e-9), which is NaN for a negative output."""

@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from physnn import _io, costs, initializers, metrics, schedulers
+from physnn import _io, activations, costs, initializers, metrics, schedulers
 from physnn.layers.base import Layer
 from physnn.layers.serialize import check_config, deserialize, register_layer, serialize
 from physnn.layers.symbolic import SymbolicTensor
@@ -356,6 +356,65 @@ def _write_archive(f, members: dict[str, np.ndarray]) -> None:
                 np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
 
 
+# The course's FFNN: its functions by name (only physnn's own can be stored).
+_FFNN_ACTIVATIONS = {fn.__name__: fn for fn in (activations.identity, activations.sigmoid, activations.tanh,
+                                               activations.RELU, activations.LRELU, activations.ELU,
+                                               activations.softmax)}
+
+
+def _function_name(fn, known: dict, what: str) -> str:
+    name = getattr(fn, "__name__", None)
+    if known.get(name) is not fn:
+        raise ValueError(f"cannot save this FFNN: its {what} {fn!r} is not one of physnn's ({', '.join(known)}); "
+                         "a model file names physnn's own functions only")
+    return name
+
+
+def _ffnn_config(net) -> dict:
+    return {"kind": "FFNN", "dimensions": list(net.dimensions), "seed": net.seed,
+            "hidden_func": _function_name(net.hidden_func, _FFNN_ACTIVATIONS, "hidden_func"),
+            "output_func": _function_name(net.output_func, _FFNN_ACTIVATIONS, "output_func"),
+            "cost_func": _function_name(net.cost_func, _COST_FUNCTIONS, "cost_func")}
+
+
+def _restore_ffnn(config: dict, arrays: dict[str, np.ndarray], path):
+    from physnn.ffnn import FFNN
+
+    check_config(FFNN, {k: v for k, v in config.items() if k != "kind"}, "FFNN")
+    functions = {}
+    for key, known in (("hidden_func", _FFNN_ACTIVATIONS), ("output_func", _FFNN_ACTIVATIONS),
+                       ("cost_func", _COST_FUNCTIONS)):
+        if not isinstance(config[key], str) or config[key] not in known:
+            raise ValueError(f"{path}: FFNN {key} {config[key]!r} is not one of physnn's ({', '.join(known)})")
+        functions[key] = known[config[key]]
+    dimensions = config["dimensions"]
+    if not isinstance(dimensions, list) or not all(type(d) is int for d in dimensions):
+        raise ValueError(f"{path}: FFNN dimensions must be a list of integers, got {dimensions!r}")
+    stored = sum(a.size for k, a in arrays.items() if k.startswith("weights"))
+    if sum((a + 1) * b for a, b in zip(dimensions[:-1], dimensions[1:])) != stored:
+        raise ValueError(f"{path}: FFNN{tuple(dimensions)} does not match the {stored} stored weights")
+    net = FFNN(dimensions, seed=config["seed"], **functions)
+    weights = _fill("weights", list(net.weights), arrays, path)
+    net.weights = weights
+    return net
+
+
+def _save_ffnn(net, path: Path) -> Path:
+    dtype = _float_dtype(net.weights)
+    config = {"format": FORMAT, "version": VERSION, "model": _ffnn_config(net), "layer_types": [],
+              "compile": None, "dtype": dtype, "fits": int(net._fits)}
+    arrays = _flatten("weights", list(net.weights))
+    return _write_model_file(path, config, arrays)
+
+
+def _write_model_file(path: Path, config: dict, arrays: dict[str, np.ndarray]) -> Path:
+    config_text = json.dumps(config, sort_keys=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    members = {"__config__": np.frombuffer(config_text.encode(), np.uint8),
+               "__checksum__": np.frombuffer(_checksum(config_text, arrays).encode(), np.uint8), **arrays}
+    return _io.write_atomically(path, lambda f: _write_archive(f, members))
+
+
 def save_model(model, path, include_optimizer: bool = True) -> Path:
     """Write ``model`` to ``path`` and return the path written.
 
@@ -369,6 +428,10 @@ def save_model(model, path, include_optimizer: bool = True) -> Path:
     ``PhysicsGuidedLoss``, a metric callable) raises ValueError naming it; ``include_optimizer=False``
     saves the rest, and the loaded model is then uncompiled.
     """
+    from physnn.ffnn import FFNN
+
+    if isinstance(model, FFNN):  # (its optimiser state is made afresh by every fit: there is none to keep)
+        return _save_ffnn(model, _target(path))
     if not model.built:
         raise ValueError(f"model '{model.name}' is not built; nothing to save")
     path = _target(path)
@@ -381,12 +444,7 @@ def save_model(model, path, include_optimizer: bool = True) -> Path:
     if model.opt_state is not None and config["compile"] is not None:
         arrays.update(_flatten("opt", _opt_positional(model, model.opt_state)))
         config["has_opt_state"] = True
-    config_text = json.dumps(config, sort_keys=True)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    members = {"__config__": np.frombuffer(config_text.encode(), np.uint8),
-               "__checksum__": np.frombuffer(_checksum(config_text, arrays).encode(), np.uint8), **arrays}
-    _io.write_atomically(path, lambda f: _write_archive(f, members))
-    return path
+    return _write_model_file(path, config, arrays)
 
 
 # --- reading ------------------------------------------------------------------------------------------
@@ -533,6 +591,11 @@ def _restore(config: dict, arrays: dict[str, np.ndarray], custom: dict, path):
     fits = config.get("fits", 0)
     if type(fits) is not int or fits < 0:
         raise ValueError(f"{path}: the fit counter must be an integer >= 0, got {fits!r}")
+    if isinstance(config["model"], dict) and config["model"].get("kind") == "FFNN":
+        with jax.enable_x64(dtype == "float64"):
+            net = _restore_ffnn(config["model"], arrays, path)
+        net._fits = fits
+        return net
     n_params = sum(a.size for k, a in arrays.items() if k.startswith("params"))
     # The rebuilt architecture must fit the stored arrays, so its initialisers may create about as many
     # numbers (once per nested model, which builds itself; plus some slack so a mismatch is reported as such).
