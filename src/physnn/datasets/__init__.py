@@ -2,10 +2,14 @@
 
 Shipped (``data/SOURCES.md`` holds the attribution, CC BY-NC 4.0, and the known defects):
     :func:`eos`, :func:`vary_dimension`, :func:`rbm_energy`, :func:`quantum_dot_energies`.
+Chaotic series for reservoir computing (``chaos.py``): :func:`mackey_glass_t17`, :func:`santafe_laser`
+(shipped, MIT, see ``data/SOURCES.md``) and the compiled RK4 generators :func:`mackey_glass`, :func:`lorenz63`,
+:func:`lorenz96`.
 Generated (seeded with ``np.random.default_rng(seed)``):
     :func:`damped_oscillator`, :func:`logic_gates`, :func:`projectile`, :func:`infinite_well`, :func:`spring`.
 """
 
+from physnn.datasets.chaos import lorenz63, lorenz96, mackey_glass, mackey_glass_t17, santafe_laser
 from physnn.datasets.shipped import (
     DataDefectWarning,
     Defect,
@@ -48,9 +52,14 @@ __all__ = [
     "eos",
     "infinite_well",
     "logic_gates",
+    "lorenz63",
+    "lorenz96",
+    "mackey_glass",
+    "mackey_glass_t17",
     "projectile",
     "quantum_dot_energies",
     "rbm_energy",
+    "santafe_laser",
     "series_defects",
     "spring",
     "vary_dimension",
