@@ -1,0 +1,476 @@
+r"""Echo state networks (Jaeger 2001; Lukoševičius 2012, "A practical guide to applying echo state networks").
+
+A fixed random recurrent reservoir, driven by the input u(t) [n_in], holds the state x(t) [N] with the
+leaky-integrator update
+
+    x(t) = (1 - a) x(t-1) + a tanh(W_in [1; u(t)] + W x(t-1)),        x(0) = 0 unless carried,
+
+(a the leak rate, W [N, N] sparse random scaled to the spectral radius ρ, W_in [N, 1 + n_in]; see
+``physnn.reservoir.matrices``). Only the linear readout is trained,
+
+    y(t) = W_out [1; u(t); x(t)],                                       W_out [n_out, 1 + n_in + N],
+
+in closed form by ridge regression over the states after a washout of ``warmup`` steps
+(Lukoševičius 2012, eq. 9):
+
+    W_out^T = (Z^T Z + β I)^(-1) Z^T Y,      Z = [1; u(t); x(t)]^T stacked over t >= warmup  [T', 1 + n_in + N].
+
+The ridge β penalises every readout weight (bias included). Z^T Z and Z^T Y are accumulated inside the
+compiled run; the [D, D] system (D = 1 + n_in + N) is solved on the host (LAPACK Cholesky, after scaling its
+diagonal to 1) in the ESN's dtype, float64 by default. Its reciprocal condition number is estimated first, and
+a system that would lose every digit (rcond < eps) is refused with a ValueError — in float32 that is every
+ridge below ~1e-4 on a long series, where a float32 solve silently returns a diverging readout.
+
+Every run is one compiled ``lax.scan``: ``fit`` and ``predict`` one pass over the series, ``forecast`` a
+teacher-forced pass over the context followed by the closed loop u(t+1) = y(t), vmapped over a batch of
+contexts. With ``dtype="float64"`` (the default) the runs execute in float64 (``jax.enable_x64`` locally).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import secrets
+import zipfile
+from functools import partial
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from physnn import _cache, _checks
+from physnn.reservoir.matrices import check_hyperparameters, reservoir_matrices
+
+__all__ = ["ESN", "load_esn", "ridge_solve"]
+
+FORMAT, VERSION = "physnn-esn", 1
+MAX_STEPS = _checks.MAX_EXTRAPOLATE_STEPS
+
+
+# --- the compiled programs --------------------------------------------------------------------------------
+
+
+def _drive(W_T, W_in_T, a, x0, u):
+    """Teacher-forced states: x0 [N], u [T, n_in] -> (x(T) [N], x(1..T) [T, N])."""
+    p = W_in_T[0] + u @ W_in_T[1:]  # W_in [1; u(t)] for every t at once
+
+    def step(x, p_t):
+        x = (1 - a) * x + a * jnp.tanh(p_t + x @ W_T)
+        return x, x
+
+    return jax.lax.scan(step, x0, p)
+
+
+def _readout(W_out_T, u, x):
+    n_in = u.shape[-1]
+    return W_out_T[0] + u @ W_out_T[1:1 + n_in] + x @ W_out_T[1 + n_in:]
+
+
+def _fit_impl(W_T, W_in_T, a, x0, u, y, warmup):
+    x_last, xs = _drive(W_T, W_in_T, a, x0, u)
+    z = jnp.concatenate([jnp.ones((u.shape[0], 1), u.dtype), u, xs], axis=1)  # [T, D]
+    zm = jnp.where((jnp.arange(u.shape[0]) >= warmup)[:, None], z, 0)
+    return x_last, zm.T @ z, zm.T @ y
+
+
+def _states_impl(W_T, W_in_T, a, x0, u):
+    return _drive(W_T, W_in_T, a, x0, u)
+
+
+def _predict_impl(W_T, W_in_T, W_out_T, a, x0, u):
+    x_last, xs = _drive(W_T, W_in_T, a, x0, u)
+    return x_last, _readout(W_out_T, u, xs)
+
+
+def _free_run(W_T, W_in_T, W_out_T, a, x, y, steps):
+    """Closed loop from state x with the prediction y of the next input: emits y(k) then feeds it back."""
+    def step(carry, _):
+        x, y = carry
+        x_next = (1 - a) * x + a * jnp.tanh(W_in_T[0] + y @ W_in_T[1:] + x @ W_T)
+        return (x_next, _readout(W_out_T, y, x_next)), y
+
+    _, ys = jax.lax.scan(step, (x, y), None, length=steps)
+    return ys
+
+
+def _forecast_one(W_T, W_in_T, W_out_T, a, x0, context, steps):
+    x, _ = _drive(W_T, W_in_T, a, x0, context)
+    return _free_run(W_T, W_in_T, W_out_T, a, x, _readout(W_out_T, context[-1], x), steps)
+
+
+def _forecast_impl(W_T, W_in_T, W_out_T, a, x0, contexts, steps):
+    one = partial(_forecast_one, W_T, W_in_T, W_out_T, a, steps=steps)
+    return jax.vmap(one)(x0, contexts)
+
+
+_fit = _cache.jit(_fit_impl)
+_states = _cache.jit(_states_impl)
+_predict = _cache.jit(_predict_impl)
+_forecast = _cache.jit(_forecast_impl, static_argnames=("steps",))
+_continue = _cache.jit(_free_run, static_argnames=("steps",))
+
+
+# --- the readout solve ---------------------------------------------------------------------------------
+
+
+def ridge_solve(gram, zy, ridge: float, dtype="float64", owner: str = "ridge_solve") -> np.ndarray:
+    """Solve (G + β I) X = B by Cholesky in ``dtype`` after scaling G's diagonal to 1.
+
+    Arguments:
+        gram: G = Z^T Z [D, D] (symmetric positive semi-definite).
+        zy: B = Z^T Y [D, n_out].
+        ridge: β >= 0.
+        dtype: "float64" or "float32", the precision of the factorisation.
+
+    Returns:
+        X [D, n_out] as float64.
+
+    Raises:
+        ValueError when G + β I is not positive definite in ``dtype`` or its estimated reciprocal condition
+        number (LAPACK ``pocon``, on the diagonally scaled matrix) is below the machine epsilon of ``dtype``
+        (condition number above 1/eps): the solution would carry no correct digit.
+    """
+    from scipy.linalg import lapack
+
+    dtype = np.dtype(dtype)
+    A = np.asarray(gram, np.float64) + ridge * np.eye(np.shape(gram)[0])
+    d = np.sqrt(np.diag(A))
+    threshold = np.finfo(dtype).eps
+    advice = (("use dtype='float64' (the default), " if dtype != np.float64 else "use ") +
+              f"a larger ridge (now {ridge:g}) or a longer, richer training series")
+    if not np.all(d > 0):
+        raise ValueError(f"{owner}: the readout's normal equations are singular (a feature of [1; u; x] is "
+                         f"identically zero over the training steps and ridge = {ridge:g}); {advice}")
+    A = (A / d[:, None] / d[None, :]).astype(dtype)
+    B = (np.asarray(zy, np.float64) / d[:, None]).astype(dtype)
+    potrf, pocon, potrs = lapack.get_lapack_funcs(("potrf", "pocon", "potrs"), (A,))
+    anorm = float(np.abs(A).sum(axis=0).max())
+    c, info = potrf(A, lower=False)
+    rcond = 0.0
+    if info == 0:
+        rcond, info = pocon(c, anorm)
+    if info != 0 or not rcond >= threshold:
+        raise ValueError(
+            f"{owner}: the readout's normal equations are too ill-conditioned to solve in {dtype} (estimated "
+            f"reciprocal condition number {float(rcond):.1e} < {threshold:.1e}: not positive definite or no "
+            f"correct digit left); {advice}")
+    X, info = potrs(c, B, lower=False)
+    return np.asarray(X, np.float64) / d[:, None]
+
+
+# --- argument checks -----------------------------------------------------------------------------------
+
+
+def _series(value, name: str, shape: str, ndim: int = 2, features: int | None = None, what="ESN") -> np.ndarray:
+    try:
+        array = np.asarray(value, np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what}: {name} must be a numeric array of shape {shape}, got {type(value).__name__}")\
+            from None
+    if array.ndim != ndim or array.shape[-2] < 1:
+        hint = f" (a 1-D series s is {name}=s[:, None])" if array.ndim == 1 and ndim == 2 else ""
+        raise ValueError(f"{what}: {name} must have shape {shape}{hint}, got {array.shape}")
+    if features is not None and array.shape[-1] != features:
+        raise ValueError(f"{what}: {name} must have shape {shape} with {features} features (as in fit), got "
+                         f"{array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{what}: {name} contains NaN or inf")
+    return array
+
+
+class ESN:
+    r"""An echo state network with a ridge-regression readout (see the module docstring for the equations).
+
+    Arguments:
+        units: N, reservoir size (int >= 1).
+        spectral_radius: ρ > 0, the spectral radius W is scaled to.
+        leak_rate: a in (0, 1].
+        input_scaling: >= 0, half-width of the uniform input weights.
+        density: in (0, 1], fraction of non-zero entries of W.
+        bias_scaling: >= 0, half-width of the uniform bias weights (W_in's first column).
+        ridge: β >= 0, the Tikhonov regularisation of the readout.
+        seed: W from ``default_rng((seed, 0))``, W_in from ``default_rng((seed, 1))`` (drawn at the first fit).
+        dtype: "float64" (default) or "float32": precision of the runs and the readout solve.
+
+    Attributes (after ``fit``):
+        W [N, N], W_in [N, 1 + n_in], W_out [n_out, 1 + n_in + N] (NumPy float64), state x [N].
+
+    Example:
+        >>> from physnn.datasets import mackey_glass_t17
+        >>> s = mackey_glass_t17()[:, None]
+        >>> esn = ESN(units=200, seed=0).fit(s[:2000], s[1:2001], warmup=100)
+        >>> esn.forecast(84, warmup=s[3000:3300]).shape
+        (84, 1)
+    """
+
+    def __init__(self, units=500, spectral_radius=1.25, leak_rate=0.3, input_scaling=1.0, density=0.1,
+                 bias_scaling=1.0, ridge=1e-8, seed=0, dtype="float64"):
+        hp = check_hyperparameters(units, spectral_radius, leak_rate, input_scaling, density, bias_scaling, seed,
+                                   "ESN")
+        try:
+            hp["ridge"] = _checks.real("ridge", ridge, low=0.0)
+        except ValueError as err:
+            raise ValueError(f"ESN: {err}") from None
+        if dtype not in ("float32", "float64"):
+            raise ValueError(f"ESN: dtype must be 'float32' or 'float64', got {dtype!r}")
+        hp["dtype"] = dtype
+        self.config = hp
+        for key, value in hp.items():
+            setattr(self, key, value)
+        self.W = self.W_in = self.W_out = None
+        self.state = None
+        self._last_output = None
+        self._device = {}
+
+    def __repr__(self):
+        return "ESN(" + ", ".join(f"{k}={v!r}" for k, v in self.config.items()) + ")"
+
+    # --- properties ------------------------------------------------------------------------------------
+
+    @property
+    def n_inputs(self) -> int | None:
+        return None if self.W_in is None else self.W_in.shape[1] - 1
+
+    @property
+    def n_outputs(self) -> int | None:
+        return None if self.W_out is None else self.W_out.shape[0]
+
+    def _x64(self):
+        return jax.enable_x64(self.dtype == "float64")
+
+    def _arrays(self) -> dict:
+        """The matrices on the device in the ESN's dtype (call inside ``self._x64()``)."""
+        if not self._device:
+            self._device = {"W_T": jnp.asarray(self.W.T, self.dtype), "W_in_T": jnp.asarray(self.W_in.T, self.dtype)}
+            if self.W_out is not None:
+                self._device["W_out_T"] = jnp.asarray(self.W_out.T, self.dtype)
+        return self._device
+
+    def _state0(self):
+        return np.zeros(self.units) if self.state is None else self.state
+
+    def build(self, n_inputs: int) -> ESN:
+        """Draw W and W_in for ``n_inputs`` inputs (``fit`` does this); a different ``n_inputs`` redraws W_in."""
+        n_inputs = _checks.count("n_inputs", n_inputs)
+        if self.W_in is None or self.n_inputs != n_inputs:
+            self.W, self.W_in = reservoir_matrices(self.units, n_inputs, self.spectral_radius, self.density,
+                                                   self.input_scaling, self.bias_scaling, self.seed)
+            self.W_out, self.state, self._last_output, self._device = None, None, None, {}
+        return self
+
+    def _require_fit(self, what: str):
+        if self.W_out is None:
+            raise ValueError(f"ESN.{what}: the readout is not trained yet; call fit(u, y) first")
+
+    # --- training and running ------------------------------------------------------------------------
+
+    def fit(self, u, y, warmup: int = 100) -> ESN:
+        """Run the reservoir from x = 0 over u and train the readout on the steps t >= warmup.
+
+        Arguments:
+            u: inputs [T, n_in].
+            y: targets [T, n_out] (y[t] the output wanted after seeing u[0..t]; a one-step-ahead forecaster
+               has y[t] = u[t + 1]).
+            warmup: washout, the first steps whose states are discarded (int, 0 <= warmup < T).
+
+        Returns:
+            self, with ``W_out`` set and the state carried from the end of u (``predict`` continues from it).
+        """
+        u = _series(u, "u", "[T, n_in]", what="ESN.fit")
+        y = _series(y, "y", "[T, n_out]", what="ESN.fit")
+        if y.shape[0] != u.shape[0]:
+            raise ValueError(f"ESN.fit: y must have shape [T, n_out] with T = {u.shape[0]} rows like u, got "
+                             f"{y.shape}")
+        warmup = _checks.count("warmup", warmup, 0)
+        if warmup >= u.shape[0]:
+            raise ValueError(f"ESN.fit: warmup must be smaller than the series length {u.shape[0]}, got {warmup}")
+        self.build(u.shape[1])
+        self._device = {}
+        with self._x64():
+            arrays = self._arrays()
+            x_last, gram, zy = _fit(arrays["W_T"], arrays["W_in_T"], self.leak_rate,
+                                    jnp.zeros(self.units, self.dtype), jnp.asarray(u, self.dtype),
+                                    jnp.asarray(y, self.dtype), warmup)
+            gram, zy, x_last = np.asarray(gram), np.asarray(zy), np.asarray(x_last, np.float64)
+        self.W_out = ridge_solve(gram, zy, self.ridge, self.dtype, "ESN.fit").T
+        self._device = {}
+        self.state = x_last
+        self._last_output = self.W_out @ np.concatenate([[1.0], u[-1], x_last])
+        return self
+
+    def reset(self) -> ESN:
+        """Set the carried state back to x = 0 (the next ``predict`` starts afresh)."""
+        self.state, self._last_output = None, None
+        return self
+
+    def states(self, u) -> np.ndarray:
+        """Teacher-forced reservoir states x(1..T) [T, N] for inputs u [T, n_in], from the carried state (which
+        then moves to x(T)). Needs the matrices (``build`` or ``fit``) but no readout."""
+        if self.W is None:
+            raise ValueError("ESN.states: no reservoir yet; call fit(u, y) or build(n_inputs) first")
+        u = _series(u, "u", "[T, n_in]", features=self.n_inputs, what="ESN.states")
+        with self._x64():
+            arrays = self._arrays()
+            x_last, xs = _states(arrays["W_T"], arrays["W_in_T"], self.leak_rate,
+                                 jnp.asarray(self._state0(), self.dtype), jnp.asarray(u, self.dtype))
+            xs = np.asarray(xs, np.float64)
+        self.state = np.asarray(x_last, np.float64)
+        self._last_output = None if self.W_out is None else self.W_out @ np.concatenate([[1.0], u[-1], self.state])
+        return xs
+
+    def predict(self, u) -> np.ndarray:
+        """Teacher-forced outputs y(t) = W_out [1; u(t); x(t)] [T, n_out] for inputs u [T, n_in], starting from
+        the carried state (the end of ``fit`` or of the last ``predict``, zero after ``reset``)."""
+        self._require_fit("predict")
+        u = _series(u, "u", "[T, n_in]", features=self.n_inputs, what="ESN.predict")
+        with self._x64():
+            arrays = self._arrays()
+            x_last, y = _predict(arrays["W_T"], arrays["W_in_T"], arrays["W_out_T"], self.leak_rate,
+                                 jnp.asarray(self._state0(), self.dtype), jnp.asarray(u, self.dtype))
+            y = np.asarray(y, np.float64)
+        self.state = np.asarray(x_last, np.float64)
+        self._last_output = y[-1]
+        return y
+
+    def forecast(self, steps: int, warmup=None, reset: bool = True) -> np.ndarray:
+        """Closed-loop forecast: each output is fed back as the next input, u(t + 1) = y(t).
+
+        Arguments:
+            steps: number of steps to forecast (int >= 1).
+            warmup: the context, [T0, n_in] or a batch [B, T0, n_in], driven teacher-forced before the loop
+                closes (the batch is vmapped). None continues from the end of the last ``fit``/``predict``
+                (its state and its last output).
+            reset: start each context from x = 0 (default; the context is its own washout), or from the
+                carried state when False.
+
+        Returns:
+            f [steps, n_out] (or [B, steps, n_out]); f[..., k, :] predicts k + 1 steps past the context.
+            The carried state is left as it was.
+        """
+        self._require_fit("forecast")
+        steps = _checks.count("steps", steps, 1, MAX_STEPS)
+        if self.n_outputs != self.n_inputs:
+            raise ValueError(f"ESN.forecast: a closed loop feeds the output back as the input, so it needs "
+                             f"n_out = n_in; this ESN maps {self.n_inputs} inputs to {self.n_outputs} outputs")
+        with self._x64():
+            arrays = self._arrays()
+            args = (arrays["W_T"], arrays["W_in_T"], arrays["W_out_T"], self.leak_rate)
+            if warmup is None:
+                if self._last_output is None:
+                    raise ValueError("ESN.forecast: warmup=None continues from the last fit/predict, but the "
+                                     "state was reset; pass a context warmup=[T0, n_in]")
+                f = _continue(*args, jnp.asarray(self.state, self.dtype),
+                              jnp.asarray(self._last_output, self.dtype), steps=steps)
+                return np.asarray(f, np.float64)
+            batched = np.ndim(warmup) == 3
+            context = _series(warmup, "warmup", "[T0, n_in] or [B, T0, n_in]", ndim=3 if batched else 2,
+                              features=self.n_inputs, what="ESN.forecast")
+            contexts = context if batched else context[None]
+            x0 = np.zeros(self.units) if reset or self.state is None else self.state
+            x0 = np.broadcast_to(x0, (contexts.shape[0], self.units))
+            f = _forecast(*args, jnp.asarray(x0, self.dtype), jnp.asarray(contexts, self.dtype), steps=steps)
+            f = np.asarray(f, np.float64)
+        return f if batched else f[0]
+
+    # --- saving ------------------------------------------------------------------------------------------
+
+    def save(self, path) -> Path:
+        """Write the ESN (hyperparameters as JSON, W, W_in, W_out and the carried state as float64 arrays) to
+        ``path`` (".npz" appended when it has no suffix) atomically: a temporary file in the same directory is
+        flushed, fsynced and renamed over ``path``. Returns the path written."""
+        if self.W is None:
+            raise ValueError("ESN.save: nothing to save yet; call fit(u, y) or build(n_inputs) first")
+        path = Path(path)
+        path = path if path.suffix else path.with_name(path.name + ".npz")
+        arrays = {"W": self.W, "W_in": self.W_in}
+        if self.W_out is not None:
+            arrays["W_out"] = self.W_out
+        if self.state is not None:
+            arrays["state"] = self.state
+        if self._last_output is not None:
+            arrays["last_output"] = np.asarray(self._last_output)
+        arrays = {k: np.ascontiguousarray(v, np.float64) for k, v in arrays.items()}
+        config = {"format": FORMAT, "version": VERSION, "config": self.config, "n_inputs": self.n_inputs,
+                  "arrays": {k: list(v.shape) for k, v in arrays.items()}}
+        text = json.dumps(config, sort_keys=True)
+        members = {"__config__": np.frombuffer(text.encode(), np.uint8),
+                   "__checksum__": np.frombuffer(_checksum(text, arrays).encode(), np.uint8), **arrays}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            with open(temporary, "xb") as f:
+                np.savez(f, **members)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
+        return path
+
+
+def _checksum(text: str, arrays: dict) -> str:
+    digest = hashlib.sha256(text.encode())
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        digest.update(f"{name}|{a.dtype.str}|{a.shape}".encode())
+        digest.update(a.tobytes())
+    return digest.hexdigest()
+
+
+def load_esn(path) -> ESN:
+    """Read an ESN written by ``ESN.save``: the configuration is checked, every array's size is checked
+    against it before reading (``allow_pickle=False``), and the SHA-256 checksum is verified; any mismatch is
+    a ValueError."""
+    path = Path(path)
+    if not path.exists() and path.with_name(path.name + ".npz").exists():
+        path = path.with_name(path.name + ".npz")
+    if not path.is_file():
+        raise ValueError(f"load_esn: {path}: no such file")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            sizes = {info.filename: info.file_size for info in archive.infolist()}
+            if sizes.get("__config__.npy", 1 << 30) > 1 << 20:
+                raise ValueError("no (or an oversized) configuration")
+            raw = np.load(io.BytesIO(archive.read("__config__.npy")), allow_pickle=False)
+            meta = json.loads(raw.tobytes().decode("utf-8"))
+            if not (isinstance(meta, dict) and meta.get("format") == FORMAT and meta.get("version") == VERSION):
+                raise ValueError(f"not a {FORMAT} file of version {VERSION}")
+            esn = ESN(**meta["config"])
+            n_in = _checks.count("n_inputs", meta["n_inputs"])
+            N = esn.units
+            expected = {"W": [N, N], "W_in": [N, 1 + n_in], "state": [N]}
+            declared = meta["arrays"]
+            if not isinstance(declared, dict) or not {"W", "W_in"} <= set(declared) <= {
+                    "W", "W_in", "W_out", "state", "last_output"}:
+                raise ValueError(f"unexpected arrays {declared!r}")
+            if "W_out" in declared:
+                n_out = declared["W_out"][0] if isinstance(declared["W_out"], list) else None
+                n_out = _checks.count("n_out", n_out)
+                expected.update(W_out=[n_out, 1 + n_in + N], last_output=[n_out])
+            arrays = {}
+            for name, shape in declared.items():
+                if shape != expected.get(name) or f"{name}.npy" not in sizes:
+                    raise ValueError(f"array {name!r} declared with shape {shape}, expected {expected.get(name)}")
+                if sizes[f"{name}.npy"] > 8 * int(np.prod(shape)) + 1024:
+                    raise ValueError(f"array {name!r} is larger than its shape {shape} needs")
+                array = np.load(io.BytesIO(archive.read(f"{name}.npy")), allow_pickle=False)
+                if array.dtype != np.float64 or list(array.shape) != shape:
+                    raise ValueError(f"array {name!r} has dtype {array.dtype} and shape {array.shape}, expected "
+                                     f"float64 {shape}")
+                arrays[name] = array
+            checksum = np.load(io.BytesIO(archive.read("__checksum__.npy")), allow_pickle=False).tobytes().decode()
+    except ValueError as err:
+        raise ValueError(f"load_esn: {path}: {err}") from None
+    except Exception as err:  # zipfile, KeyError, json, unicode, ...
+        raise ValueError(f"load_esn: {path} is not a readable ESN file ({type(err).__name__}: {err})") from None
+    if checksum != _checksum(raw.tobytes().decode("utf-8"), arrays):
+        raise ValueError(f"load_esn: {path}: checksum mismatch (the file is damaged)")
+    esn.W, esn.W_in = arrays["W"], arrays["W_in"]
+    esn.W_out = arrays.get("W_out")
+    esn.state = arrays.get("state")
+    esn._last_output = arrays.get("last_output")
+    return esn
