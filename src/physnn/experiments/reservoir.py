@@ -22,6 +22,10 @@ one-step NRMSE on samples 5000..10000 (teacher forced) and, for free runs of 20 
 test part (context 200 true samples each), the median over starts of |error| / std per horizon and the
 fraction of starts still within half a standard deviation after 20 steps (a free run that collapses or
 leaves the attractor at one start would dominate a root-mean-square over starts).
+Measured (seed 0): quick, 300 units: one-step NRMSE 0.11; median free-run error 0.047 std after 10 steps and
+0.097 after 20; 84 % of the starts within half a std after 20 steps. Full, 500 units: 0.107, 0.048, 0.060,
+84 %. A root-mean-square over the starts instead would be dominated by the 2-4 starts (of 25) whose free run
+leaves the attractor.
 """
 
 from __future__ import annotations
@@ -135,12 +139,12 @@ def esn_mackey_glass(seed: int = 0, quick: bool = False, epochs: int | None = No
 
 @experiment("esn_laser", "Echo state network forecasting the Santa Fe far-infrared laser (real measured chaos)")
 def esn_laser(seed: int = 0, quick: bool = False, epochs: int | None = None) -> Result:
-    """One-step and free-run forecasts of the Santa Fe laser; quick uses 300 units, full 1000."""
+    """One-step and free-run forecasts of the Santa Fe laser; quick uses 300 units, full 500."""
     raw = santafe_laser()
     train, washout, context, horizon = 5000, 200, 200, 20
     mean, std = raw[:train].mean(), raw[:train].std()
     s = ((raw - mean) / std)[:, None]
-    esn = ESN(units=300 if quick else 1000, seed=seed, **LASER).fit(s[:train], s[1:train + 1], warmup=washout)
+    esn = ESN(units=300 if quick else 500, seed=seed, **LASER).fit(s[:train], s[1:train + 1], warmup=washout)
     test = s[train:10001]
     one_step = esn.predict(test[:-1])  # carried on from the end of the training series
     nrmse1 = float(np.sqrt(np.mean((one_step - test[1:]) ** 2)) / s[train:].std())
