@@ -102,10 +102,45 @@ IDS = [row.name for row in TABLE]
 NEEDS_PARAMS = {"SCHEDULERS['adamw']", "OPTIMIZER_NAMES['adamw']"}
 
 
+# Full-batch optimisers need the loss function too (update(grads, state, params, value, value_and_grad)):
+# tested in their own row below.
+FULL_BATCH = {"OPTIMIZER_NAMES['lbfgs']"}
+
+
 def test_the_table_covers_every_registered_optimiser():
     registered = ({f"SCHEDULERS[{name!r}]" for name in SCHEDULERS} | {f"OPTIMIZER_NAMES[{name!r}]" for name in
                                                                      OPTIMIZER_NAMES} | {"partition"})
-    assert set(IDS) == registered and len(IDS) == len(set(IDS))
+    assert set(IDS) | FULL_BATCH == registered and len(IDS) == len(set(IDS))
+
+
+@pytest.mark.parametrize("problem, start, minimum, steps, tol", [
+    ("quadratic", QUADRATIC_START, TARGET, 20, QUADRATIC_TOL),
+    ("rosenbrock", ROSENBROCK_START, ROSENBROCK_MINIMUM, 60, 1e-5),
+])
+def test_full_batch_lbfgs_converges_without_recompiling(problem, start, minimum, steps, tol):
+    loss = {"quadratic": quadratic, "rosenbrock": rosenbrock}[problem]
+    opt = OPTIMIZER_NAMES["lbfgs"]().functional()
+    traces = []
+
+    @jax.jit
+    def run(params):
+        traces.append(1)
+        value_and_grad = jax.value_and_grad(loss)
+
+        def step(carry, _):
+            params, state = carry
+            value, grads = value_and_grad(params)
+            change, state = opt.update(grads, state, params, value, value_and_grad)
+            return (tree_map(lambda p, c: p - c, params, change), state), value
+
+        return jax.lax.scan(step, (params, opt.init(params)), None, length=steps)[0]
+
+    params, state = run(start)
+    assert type(state).__name__ == "LBFGSState" and isinstance(state, tuple)
+    for got, want in zip(leaves(params), leaves(minimum)):
+        np.testing.assert_allclose(got, want, atol=tol)
+    run(tree_map(lambda p: p + 0.1, start))
+    assert len(traces) == 1, "a second call with the same shapes must not retrace"
 
 
 def _minimise(opt, loss, start, steps):

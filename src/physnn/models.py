@@ -40,6 +40,7 @@ from physnn.training import (
     prepare_array,
     split_params,
 )
+from physnn.training.lbfgs import FullBatchOptimizer
 
 
 def _size(tree) -> int:
@@ -378,6 +379,8 @@ class Module:
         y_val = None if y_val is None else self._match_target(y_val, "y_val")
         n = _n_samples(x)
         layout = keras_layout(n, batch_size)
+        if isinstance(self._optimizer_fn, FullBatchOptimizer):  # one iteration on the whole set per epoch
+            layout, shuffle = keras_layout(n, n), False
         if self._has_stateful_layers():
             if layout.tail:
                 raise ValueError(f"a stateful model needs batch_size to divide the number of samples; "

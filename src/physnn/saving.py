@@ -32,6 +32,7 @@ from physnn import _io, activations, costs, initializers, metrics, schedulers
 from physnn.layers.base import Layer
 from physnn.layers.serialize import check_config, deserialize, register_layer, serialize
 from physnn.layers.symbolic import SymbolicTensor
+from physnn.training.lbfgs import LBFGS
 
 FORMAT = "physnn-model"
 VERSION = 1
@@ -51,7 +52,7 @@ _MODELS: dict[str, type] = {}
 
 _SCHEDULES = {fn.__name__: fn for fn in (schedulers.exponential_decay, schedulers.step_decay,
                                          schedulers.inverse_time_decay)}
-_OPTIMIZERS = {cls.__name__: cls for cls in schedulers.SCHEDULERS.values()}
+_OPTIMIZERS = {cls.__name__: cls for cls in (*schedulers.SCHEDULERS.values(), LBFGS)}
 _COST_FUNCTIONS = {fn.__name__: fn for fn in (*costs.LOSSES.values(), costs.CostOLS, costs.CostMAE,
                                              costs.CostLogReg, costs.CostCrossEntropy, costs.CostRMSE)}
 

@@ -637,7 +637,15 @@ OPTIMIZER_NAMES = {
     "rmsprop": lambda: RMS_prop(0.001, 0.9),
     "adam": lambda: Adam(0.001, delta=1e-7, epsilon_hat=True),
     "adamw": lambda: AdamW(0.001, weight_decay=0.004, delta=1e-7, epsilon_hat=True),
+    "lbfgs": lambda: _full_batch("LBFGS")(),
 }
+
+
+def _full_batch(name: str) -> type:
+    """A full-batch optimiser class of the engine (``physnn.training.lbfgs``, which builds on this module)."""
+    from physnn.training import lbfgs
+
+    return getattr(lbfgs, name)
 
 
 def get_optimizer(optimizer) -> Scheduler | Optimizer:
@@ -646,13 +654,16 @@ def get_optimizer(optimizer) -> Scheduler | Optimizer:
         if optimizer.lower() in OPTIMIZER_NAMES:
             return OPTIMIZER_NAMES[optimizer.lower()]()
         raise ValueError(f"optimizer={optimizer!r} is not known; valid names are {sorted(OPTIMIZER_NAMES)}")
-    if isinstance(optimizer, (Scheduler, Optimizer)):
+    if isinstance(optimizer, (Scheduler, Optimizer, _full_batch("FullBatchOptimizer"))):
         return optimizer
     raise ValueError(f"optimizer={optimizer!r} must be a name, a Scheduler such as Adam(1e-3), or an Optimizer")
 
 
 def as_functional(optimizer) -> Optimizer:
     """The functional ``Optimizer`` of a name, a ``Scheduler`` or an ``Optimizer``, its ``update`` taking
-    ``(grads, state, params=None)`` (one written as ``update(grads, state)`` is wrapped)."""
+    ``(grads, state, params=None)`` (one written as ``update(grads, state)`` is wrapped). A full-batch
+    optimiser (``FullBatchOptimizer``: L-BFGS) is returned as it is."""
     opt = get_optimizer(optimizer)
+    if isinstance(opt, _full_batch("FullBatchOptimizer")):
+        return opt
     return opt.functional() if isinstance(opt, Scheduler) else _with_params(opt)

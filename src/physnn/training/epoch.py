@@ -20,6 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from physnn.schedulers import Optimizer
+from physnn.training.lbfgs import FullBatchOptimizer
 
 
 class TrainState(NamedTuple):
@@ -83,7 +84,8 @@ def make_epoch(loss_fn, optimizer: Optimizer, n: int, layout: Layout, shuffle: b
     Arguments:
         loss_fn: ``(params, state, x_b, y_b, key_b) -> (loss, (state, metrics))`` with ``metrics`` a dict of
             batch-mean scalars (may be empty).
-        optimizer: functional optimiser (``physnn.schedulers``); its state covers the trainable part only.
+        optimizer: functional optimiser (``physnn.schedulers``), or a ``FullBatchOptimizer`` (L-BFGS), which
+            also gets the batch's loss function; its state covers the trainable part only.
         n: number of samples; ``layout``: how they are cut into batches.
         shuffle: permute the samples every epoch (without replacement).
         frozen: entries of a model's params that are not trained (see ``split_params``): no gradient is
@@ -103,7 +105,14 @@ def make_epoch(loss_fn, optimizer: Optimizer, n: int, layout: Layout, shuffle: b
         xb, yb, key = batch
         train, fixed = split_params(carry.params, frozen) if frozen else (carry.params, {})
         (loss, (state, metrics)), grads = grad_fn(train, fixed, carry.state, xb, yb, key)
-        change, opt_state = optimizer.update(grads, carry.opt_state, train)
+        if isinstance(optimizer, FullBatchOptimizer):  # a line search evaluates the same batch objective
+            def value_and_grad(t):
+                (value, _), g = grad_fn(t, fixed, carry.state, xb, yb, key)
+                return value, g
+
+            change, opt_state = optimizer.update(grads, carry.opt_state, train, loss, value_and_grad)
+        else:
+            change, opt_state = optimizer.update(grads, carry.opt_state, train)
         train = jax.tree_util.tree_map(lambda p, c: p - c.astype(p.dtype), train, change)
         params = merge_params(train, fixed) if frozen else train
         return TrainState(params, opt_state, state), {"loss": loss, **metrics}

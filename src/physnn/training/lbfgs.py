@@ -14,9 +14,10 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from physnn.schedulers import adam
+from physnn.schedulers import Scheduler, adam
 
 C1, C2 = 1e-4, 0.9  # sufficient decrease and curvature constants (Nocedal & Wright's choice for quasi-Newton)
 
@@ -267,3 +268,78 @@ def minimize(loss_fn: Callable, params, *, adam_steps: int, eta=1e-2, lbfgs_step
     carry, (losses, aux) = jax.lax.scan(step, carry, jnp.arange(total))
     return (unravel(carry.x), jnp.concatenate([losses, carry.f[None]]),
             jnp.concatenate([aux, carry.aux[None]]))
+
+
+# --- L-BFGS as an optimiser of the engine (compile(optimizer="lbfgs")) -------------------------------------
+
+
+class LBFGSState(NamedTuple):
+    """The state of ``lbfgs``: iterations taken and the memory of pairs."""
+
+    step: jax.Array
+    memory: Memory
+
+
+class FullBatchOptimizer(NamedTuple):
+    """An optimiser that needs the loss function, not only its gradient (a line search): ``init(params) ->
+    state`` and ``update(grads, state, params, value, value_and_grad) -> (change, state)``, where
+    ``value_and_grad(params) -> (loss, grads)`` evaluates the batch's objective. The trainer gives it the
+    whole data set as one batch; as for every physnn optimiser, params <- params - change."""
+
+    init: Callable
+    update: Callable
+
+
+def lbfgs(memory: int = 10) -> FullBatchOptimizer:
+    """L-BFGS on the flattened parameters (``lbfgs_step``: two-loop direction, strong-Wolfe step length).
+
+    One update is one iteration x_{k+1} = x_k + a_k p_k, p_k = -H_k g_k, so ``change = x_k - x_{k+1}``.
+
+    Arguments:
+        memory: the number of pairs (s, y) kept, an integer >= 1.
+    """
+    if isinstance(memory, bool) or not isinstance(memory, int) or memory < 1:
+        raise ValueError(f"memory must be an integer >= 1, got {memory!r}")
+
+    def init(params):
+        leaves = jax.tree_util.tree_leaves(params)
+        size = sum(int(np.prod(np.shape(p))) for p in leaves)
+        dtype = jnp.result_type(*leaves) if leaves else jnp.result_type(float)
+        zeros = np.zeros((memory, size), dtype)  # made on the host: no eager program (DESIGN.md)
+        return LBFGSState(np.zeros((), np.int32), Memory(zeros, zeros, np.zeros(memory, dtype),
+                                                         np.zeros((), np.int32)))
+
+    def update(grads, state, params, value, value_and_grad):
+        x, unravel = ravel_pytree(params)
+        g = ravel_pytree(grads)[0]
+
+        def flat_value_and_grad(v):
+            f, gv = value_and_grad(unravel(v))
+            return f, ravel_pytree(gv)[0]
+
+        x_new, _, _, mem = lbfgs_step(flat_value_and_grad, x, value, g, state.memory)
+        return unravel(x - x_new), LBFGSState(state.step + 1, mem)
+
+    return FullBatchOptimizer(init, update)
+
+
+class LBFGS(Scheduler):
+    """``compile(optimizer=LBFGS(memory=10))`` or ``"lbfgs"``: full-batch L-BFGS for any model; each epoch of
+    ``fit`` is one iteration on the whole data set (``batch_size`` and ``shuffle`` do not apply). Suited to
+    smooth, deterministic objectives: regression, physics residuals."""
+
+    def __init__(self, memory: int = 10):
+        lbfgs(memory)  # validates
+        self.memory = memory
+        self.eta = 1.0  # the line search's first trial step (for the trainer's messages)
+        self._state = None
+
+    def functional(self) -> FullBatchOptimizer:
+        return lbfgs(self.memory)
+
+    def get_config(self) -> dict:
+        return {"memory": self.memory}
+
+    def update_change(self, gradient, params=None):
+        raise ValueError("L-BFGS needs the loss function, not a gradient alone: train with "
+                         "model.compile(optimizer='lbfgs') and fit")
