@@ -105,7 +105,8 @@ def test_summary_before_build_explains():
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"optimizer": "nadam"},
-     r"optimizer='nadam' is not known; valid names are \['adagrad', 'adam', 'adamw', 'lbfgs', 'momentum', 'rmsprop', 'sgd'\]"),
+     r"optimizer='nadam' is not known; valid names are "
+     r"\['adagrad', 'adam', 'adamw', 'lbfgs', 'momentum', 'rmsprop', 'sgd'\]"),
     ({"loss": "hinge"},
      r"loss='hinge' is not known; valid names are \[.*'categorical_crossentropy'.*'mse'.*\]"),
     ({"metrics": ["f1"]}, r"metric='f1' is not known; valid names are \[.*'accuracy'.*'mae'.*\]"),
