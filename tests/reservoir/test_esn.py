@@ -232,6 +232,22 @@ def test_save_load_round_trip_and_damaged_files(tmp_path):
         load_esn(tmp_path / "missing.npz")
 
 
+def test_an_interrupted_save_keeps_the_previous_file(tmp_path, monkeypatch):
+    s = _signal()
+    esn = _tiny().fit(s[:-1], s[1:], warmup=10)
+    path = esn.save(tmp_path / "esn.npz")
+    before = path.read_bytes()
+
+    def crash(f, **members):
+        f.write(b"partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", crash)
+    with pytest.raises(OSError, match="disk full"):
+        _tiny(seed=9).fit(s[:-1], s[1:], warmup=10).save(path)
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["esn.npz"]
+
+
 @pytest.mark.slow
 def test_mackey_glass_j84_nrmse_at_500_units():
     from physnn.experiments.reservoir import TUNED_500, j84

@@ -31,8 +31,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
-import secrets
 import zipfile
 from functools import partial
 from pathlib import Path
@@ -41,7 +39,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from physnn import _cache, _checks
+from physnn import _cache, _checks, _io
 from physnn.reservoir.matrices import check_hyperparameters, reservoir_matrices
 
 __all__ = ["ESN", "load_esn", "ridge_solve"]
@@ -379,8 +377,8 @@ class ESN:
 
     def save(self, path) -> Path:
         """Write the ESN (hyperparameters as JSON, W, W_in, W_out and the carried state as float64 arrays) to
-        ``path`` (".npz" appended when it has no suffix) atomically: a temporary file in the same directory is
-        flushed, fsynced and renamed over ``path``. Returns the path written."""
+        ``path`` (".npz" appended when it has no suffix) atomically (``physnn._io.write_atomically``: a temporary
+        file in the same directory, flushed, fsynced and renamed over ``path``). Returns the path written."""
         if self.W is None:
             raise ValueError("ESN.save: nothing to save yet; call fit(u, y) or build(n_inputs) first")
         path = Path(path)
@@ -399,16 +397,7 @@ class ESN:
         members = {"__config__": np.frombuffer(text.encode(), np.uint8),
                    "__checksum__": np.frombuffer(_checksum(text, arrays).encode(), np.uint8), **arrays}
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-        try:
-            with open(temporary, "xb") as f:
-                np.savez(f, **members)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
+        _io.write_atomically(path, lambda f: np.savez(f, **members))
         return path
 
 
