@@ -40,3 +40,53 @@ def test_same_generator_seed_same_values_and_x64_dtype():
     np.testing.assert_array_equal(a, b)
     with jax.enable_x64(True):
         assert initializers.zeros((2,)).dtype == np.float64
+
+
+def test_glorot_normal_and_normal_spread():
+    w = initializers.glorot_normal(np.random.default_rng(3), (300, 200))
+    assert w.dtype == np.float32 and abs(w.std() * np.sqrt(500 / 2) - 1) < 0.01 and abs(w.mean()) < 1e-3
+    v = initializers.normal(np.random.default_rng(3), (300, 200), 0.25)
+    np.testing.assert_allclose(v, 0.25 * np.random.default_rng(3).standard_normal((300, 200)), rtol=1e-6)
+
+
+def test_generator_from_a_seed_or_a_key_is_deterministic():
+    assert initializers.generator(7).random() == np.random.default_rng(7).random()
+    key = jax.random.PRNGKey(7)
+    assert initializers.generator(key).random() == initializers.generator(jax.random.PRNGKey(7)).random()
+    assert initializers.generator(key).random() == np.random.default_rng([0, 7]).random()
+    assert initializers.generator(jax.random.key(7)).random() == initializers.generator(key).random()
+    rng = np.random.default_rng(1)
+    assert initializers.generator(rng) is rng
+    for bad in (-1, True, 2.5, "0"):
+        with pytest.raises(ValueError, match="seed must be"):
+            initializers.generator(bad)
+
+
+def test_physics_mlp_and_bptt_draw_from_the_initializers():
+    """mlp_init and bptt.init_params are physnn.initializers draws: same values from the same generator."""
+    from physnn import bptt
+    from physnn.physics import mlp_init
+
+    params = mlp_init(3, (2, 4, 1))
+    rng = np.random.default_rng(3)
+    for layer, shape in zip(params, [(2, 4), (4, 1)]):
+        np.testing.assert_array_equal(np.asarray(layer["W"]), initializers.glorot_normal(rng, shape))
+        assert not np.any(np.asarray(layer["b"]))
+    np.testing.assert_array_equal(np.asarray(mlp_init(jax.random.PRNGKey(3), (2, 4, 1))[0]["W"]),
+                                  initializers.glorot_normal(initializers.generator(jax.random.PRNGKey(3)), (2, 4)))
+    rnn = bptt.init_params(5, n_in=3, n_hidden=4, n_out=2, scale=0.5)
+    np.testing.assert_array_equal(np.asarray(rnn["U"]),
+                                  initializers.normal(np.random.default_rng(5), (4, 3), 0.5 / np.sqrt(3)))
+
+
+def test_no_jax_random_initialiser_left_in_the_library():
+    """Initial values come from physnn.initializers only (a jax.random draw compiles a program)."""
+    import pathlib
+
+    import physnn
+
+    root = pathlib.Path(physnn.__file__).parent
+    offenders = [str(p.relative_to(root)) for p in root.rglob("*.py")
+                 if p.name != "initializers.py" and ("jax.random.normal(" in p.read_text()
+                                                      or "jax.random.uniform(" in p.read_text())]
+    assert offenders == []

@@ -38,7 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 from matplotlib.figure import Figure
 
-from physnn import _cache
+from physnn import _cache, initializers
 from physnn._checks import count
 
 __all__ = [
@@ -59,27 +59,27 @@ class RNNStates(NamedTuple):
     o: jax.Array  # [..., T, n_out] outputs o_1..o_T
 
 
-@partial(_cache.jit, static_argnames=("n_in", "n_hidden", "n_out"))
 def init_params(key, n_in: int, n_hidden: int, n_out: int, scale: float = 1.0) -> dict:
     """Random parameters ``{"U", "W", "V", "b", "c"}``: Gaussian weights with variance scale^2 / fan-in,
-    zero biases.
+    zero biases, drawn on the host (``physnn.initializers.normal``; no JAX program is compiled for it).
 
     Arguments:
-        key: a ``jax.random.PRNGKey``.
+        key: an int seed >= 0 or a ``jax.random.PRNGKey``; U, W, V come in that order from the NumPy
+            generator ``physnn.initializers.generator(key)``, so the same key gives the same weights.
         n_in, n_hidden, n_out: sizes of x_t, h_t and o_t.
         scale: multiplies every weight matrix.
 
     Returns:
         dict with U [n_hidden, n_in], W [n_hidden, n_hidden], V [n_out, n_hidden], b [n_hidden], c [n_out].
     """
-    k_u, k_w, k_v = jax.random.split(key, 3)
-    return {
-        "U": scale * jax.random.normal(k_u, (n_hidden, n_in)) / np.sqrt(n_in),
-        "W": scale * jax.random.normal(k_w, (n_hidden, n_hidden)) / np.sqrt(n_hidden),
-        "V": scale * jax.random.normal(k_v, (n_out, n_hidden)) / np.sqrt(n_hidden),
-        "b": jnp.zeros(n_hidden),
-        "c": jnp.zeros(n_out),
-    }
+    rng = initializers.generator(key)
+    return jax.device_put({
+        "U": initializers.normal(rng, (n_hidden, n_in), scale / np.sqrt(n_in)),
+        "W": initializers.normal(rng, (n_hidden, n_hidden), scale / np.sqrt(n_hidden)),
+        "V": initializers.normal(rng, (n_out, n_hidden), scale / np.sqrt(n_hidden)),
+        "b": initializers.zeros((n_hidden,)),
+        "c": initializers.zeros((n_out,)),
+    })
 
 
 def _prepare(params, xs, h0):
@@ -218,15 +218,10 @@ def bptt_gradients(params, xs, ys, h0=None) -> dict:
 # ------------------------------------------------------------------------------- vanishing gradients
 
 
-def _orthogonal(rng, n):
-    q, r = np.linalg.qr(rng.standard_normal((n, n)))
-    return q * np.sign(np.diag(r))
-
-
 def _rnn_weights(rng, hidden, inputs, recurrent_scale, input_scale, forget_bias):
     return {
-        "U": input_scale * rng.standard_normal((hidden, inputs)) / np.sqrt(inputs),
-        "W": recurrent_scale * _orthogonal(rng, hidden),  # every singular value = recurrent_scale
+        "U": initializers.normal(rng, (hidden, inputs), input_scale / np.sqrt(inputs)),
+        "W": recurrent_scale * initializers.orthogonal(rng, (hidden, hidden)),  # every singular value = recurrent_scale
     }
 
 
@@ -239,8 +234,8 @@ def _lstm_weights(rng, hidden, inputs, recurrent_scale, input_scale, forget_bias
     bias = np.zeros(4 * hidden)
     bias[hidden : 2 * hidden] = forget_bias  # gate order i, f, g, o
     return {
-        "Wx": input_scale * rng.standard_normal((4 * hidden, inputs)) / np.sqrt(inputs),
-        "Wh": recurrent_scale * np.concatenate([_orthogonal(rng, hidden) for _ in range(4)]),
+        "Wx": initializers.normal(rng, (4 * hidden, inputs), input_scale / np.sqrt(inputs)),
+        "Wh": recurrent_scale * np.concatenate([initializers.orthogonal(rng, (hidden, hidden)) for _ in range(4)]),
         "bias": bias,
     }
 
@@ -320,10 +315,10 @@ def hidden_gradient_norms(
         if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
             raise ValueError(f"{name} must be a finite real number, received {value!r}")
     rng = np.random.default_rng(seed)
-    weights = _CELLS[cell][0](rng, hidden, inputs, recurrent_scale, input_scale, forget_bias)
-    xs = rng.standard_normal((length, inputs))
-    u = rng.standard_normal(hidden)
-    with jax.enable_x64(True):
+    with jax.enable_x64(True):  # (the initialisers draw float64 here)
+        weights = _CELLS[cell][0](rng, hidden, inputs, recurrent_scale, input_scale, forget_bias)
+        xs = rng.standard_normal((length, inputs))
+        u = rng.standard_normal(hidden)
         dL_dh = _hidden_gradients(cell, weights, xs, u / np.linalg.norm(u))
     norms = np.linalg.norm(np.asarray(dL_dh), axis=1)
     return norms[::-1].copy()  # lag k = T - t

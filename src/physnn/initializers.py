@@ -1,7 +1,8 @@
 """Initial parameter values, drawn on the host from an explicit NumPy generator.
 
 Every function takes a ``numpy.random.Generator`` (seeded by the model, so the same seed gives the same
-weights) and returns a NumPy array in JAX's default float dtype (float32, float64 with x64 enabled).
+weights; ``generator`` makes one from an int seed or a ``jax.random`` key) and returns a NumPy array in
+JAX's default float dtype (float32, float64 with x64 enabled).
 Initial weights are drawn once per model; doing it with ``jax.random`` would compile a program for it,
 which cost more than compiling a training epoch (measured 5.6 CPU-s for the digits FFNN, against 0.2 s on
 the host). For a kernel of shape (k_1, ..., k_r, n_in, n_out) the fans are
@@ -45,6 +46,26 @@ def _claim(shape):
     allowance[0] -= size
 
 
+def generator(seed) -> np.random.Generator:
+    """A NumPy generator from ``seed``, deterministically: an int s >= 0 gives ``default_rng(s)``; a
+    ``jax.random`` key (``PRNGKey(s)``, uint32 words, or a typed ``jax.random.key(s)``) gives
+    ``default_rng(words)`` of its key data (read on the host, no program compiled); a Generator is returned
+    as it is. The same seed or key always gives the same initial values."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        if seed < 0:
+            raise ValueError(f"seed must be a non-negative integer or a jax.random key, got {seed!r}")
+        return np.random.default_rng(int(seed))
+    if isinstance(seed, (jax.Array, np.ndarray)):
+        if jax.dtypes.issubdtype(seed.dtype, jax.dtypes.prng_key):
+            seed = jax.random.key_data(seed)
+        words = np.asarray(seed)
+        if words.dtype == np.uint32 and words.size >= 1:
+            return np.random.default_rng([int(w) for w in words.ravel()])
+    raise ValueError(f"seed must be a non-negative integer, a jax.random key or a numpy Generator, got {seed!r}")
+
+
 def default_dtype() -> np.dtype:
     """JAX's default float dtype: float32, or float64 when ``jax_enable_x64`` is on."""
     return np.dtype(jax.dtypes.canonicalize_dtype(np.float64))
@@ -68,6 +89,18 @@ def uniform(rng: np.random.Generator, shape, low: float, high: float) -> np.ndar
     """U(low, high) entries (Keras's Embedding uses low = -0.05, high = 0.05)."""
     _claim(shape)
     return rng.uniform(low, high, shape).astype(default_dtype())
+
+
+def normal(rng: np.random.Generator, shape, std: float = 1.0) -> np.ndarray:
+    """N(0, std^2) entries: W = std * z, z ~ N(0, 1)."""
+    _claim(shape)
+    return (std * rng.standard_normal(shape)).astype(default_dtype())
+
+
+def glorot_normal(rng: np.random.Generator, shape) -> np.ndarray:
+    """Glorot/Xavier normal (untruncated): W ~ N(0, 2 / (fan_in + fan_out)) (Glorot & Bengio 2010)."""
+    fan_in, fan_out = fans(shape)
+    return normal(rng, shape, math.sqrt(2.0 / (fan_in + fan_out)))
 
 
 def glorot_uniform(rng: np.random.Generator, shape) -> np.ndarray:

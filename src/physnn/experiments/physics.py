@@ -142,7 +142,7 @@ def ode_extrapolation(seed: int = 0, quick: bool = False, epochs: int | None = N
     metrics, curves = {}, {}
     for name, args, exact in LECTURE_PROBLEMS:
         with jax.enable_x64(True):
-            params = mlp_init(jax.random.PRNGKey(seed), (1, 32, 1), jnp.float64)
+            params = mlp_init(seed, (1, 32, 1), jnp.float64)
             scale = lambda x: jnp.asarray(2 * x[:, None] / LECTURE_DOMAIN[1] - 1)  # noqa: E731
             params, _ = _supervised_fit(params, scale(x_train), jnp.asarray(exact(x_train)[:, None]), steps=steps)
             supervised = np.asarray(mlp_apply(params, scale(x_eval), "tanh"))[:, 0]
@@ -339,7 +339,7 @@ def wavefunction(seed: int = 0, quick: bool = False, epochs: int | None = None) 
             pick = np.sort(np.random.default_rng(s).choice(401, WELL_TRAIN, replace=False))
             x = jnp.asarray(noisy.x[pick, None] / WELL_L * 2 - 1)
             y = jnp.asarray(noisy.psi[pick, None])
-            params0 = mlp_init(jax.random.PRNGKey(s), (1, 32, 32, 1), jnp.float64)
+            params0 = mlp_init(s, (1, 32, 32, 1), jnp.float64)
             z_test = jnp.asarray(x_test[:, None] / WELL_L * 2 - 1)
             for name, lam_l2, lam_norm in (("plain", 0.0, 0.0), ("l2", LAM_L2, 0.0), ("norm", 0.0, LAM_NORM)):
                 params = _fit_wave(params0, x, y, grid_z, grid_x, lam_l2, lam_norm, steps=steps)

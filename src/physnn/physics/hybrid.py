@@ -110,7 +110,7 @@ class HybridModel:
         self._x_mean, self._x_std = x2d.mean(0), np.where(x2d.std(0) > 0, x2d.std(0), 1.0)
         self._r_mean, self._r_std = residual.mean(0), np.where(residual.std(0) > 0, residual.std(0), 1.0)
         with jax.enable_x64(True):
-            params = mlp_init(jax.random.PRNGKey(seed), (self._n_in, *self.hidden, self._n_out), jnp.float64)
+            params = mlp_init(seed, (self._n_in, *self.hidden, self._n_out), jnp.float64)
             z = (x2d - self._x_mean) / self._x_std
             r = (residual - self._r_mean) / self._r_std
             params, losses = _train(params, z, r, activation=self.activation, epochs=int(epochs),

@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
+from physnn import initializers
 from physnn.activations import get_activation
 
 
@@ -30,10 +30,13 @@ def _check_sizes(sizes) -> tuple[int, ...]:
 def mlp_init(key, sizes: Sequence[int], dtype=None) -> list[dict]:
     """Glorot-normal weights and zero biases for the layer widths ``sizes``.
 
-    W_l ~ N(0, 2 / (fan_in + fan_out)), b_l = 0 (Glorot & Bengio 2010).
+    W_l ~ N(0, 2 / (fan_in + fan_out)), b_l = 0 (Glorot & Bengio 2010), drawn on the host by
+    ``physnn.initializers.glorot_normal`` (no JAX program is compiled for it).
 
     Arguments:
-        key: a ``jax.random.PRNGKey``.
+        key: an int seed >= 0 or a ``jax.random`` key; the weights come from the NumPy generator
+            ``physnn.initializers.generator(key)`` (``default_rng(seed)``, or ``default_rng`` of the key's
+            uint32 words), layer after layer, so the same key always gives the same weights.
         sizes: (inputs, hidden_1, ..., outputs), each a positive int.
         dtype: the parameter dtype (default: JAX's default float, float64 under x64).
 
@@ -41,14 +44,13 @@ def mlp_init(key, sizes: Sequence[int], dtype=None) -> list[dict]:
         A list of ``len(sizes) - 1`` dicts, "W" of shape [sizes[l], sizes[l+1]] and "b" of shape [sizes[l+1]].
     """
     sizes = _check_sizes(sizes)
-    dtype = dtype or jnp.zeros(()).dtype
-    keys = jax.random.split(key, len(sizes) - 1)
+    rng = initializers.generator(key)
+    dtype = np.dtype(dtype) if dtype is not None else initializers.default_dtype()
     params = []
-    for k, fan_in, fan_out in zip(keys, sizes[:-1], sizes[1:], strict=True):
-        std = np.sqrt(2.0 / (fan_in + fan_out))
-        params.append({"W": std * jax.random.normal(k, (fan_in, fan_out), dtype),
-                       "b": jnp.zeros((fan_out,), dtype)})
-    return params
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
+        params.append({"W": initializers.glorot_normal(rng, (fan_in, fan_out)).astype(dtype),
+                       "b": initializers.zeros((fan_out,)).astype(dtype)})
+    return jax.device_put(params)
 
 
 def mlp_apply(params: list[dict], x, activation: str | Callable = "tanh"):

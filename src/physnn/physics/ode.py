@@ -288,8 +288,8 @@ def solve_ode(rhs: Callable, u0, domain: Sequence[float], *, args: Sequence = ()
             run = _solver(*config)
         except TypeError:  # an unhashable rhs, activation or schedule: build without the cache
             run = _solver.__wrapped__(*config)
-        # initialised outside the compiled solve: the PRNG program is shared by every solver
-        params = mlp_init(jax.random.PRNGKey(seed), (1, *hidden, m), jnp.float64)
+        # initialised on the host, outside the compiled solve (physnn.initializers)
+        params = mlp_init(seed, (1, *hidden, m), jnp.float64)
         params, costs, checks = run(params, problem, np.float64(h))
         costs, final = np.asarray(costs), float(checks[-1])
 

@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from physnn import _cache
+from physnn import _cache, initializers
 from physnn.physics.losses import conservation_penalty
 from physnn.training.lbfgs import minimize
 
@@ -87,7 +87,7 @@ def fit_projectile(t, x, *, steps: int = 500, polish_steps: int = 50, eta: float
     if t_scale == 0 or x_scale == 0:
         raise ValueError("t and x must not be all zeros")
     with jax.enable_x64(True):
-        init = jax.random.normal(jax.random.PRNGKey(seed), (2,), jnp.float64)
+        init = initializers.normal(initializers.generator(seed), (2,))  # float64 here
         theta, losses = _projectile_program({"v0": init[0], "g": init[1]}, t / t_scale, x / x_scale,
                                             steps=steps, polish_steps=polish_steps, eta=float(eta))
         v0 = float(theta["v0"]) * x_scale / t_scale
@@ -179,7 +179,7 @@ def fit_spring(t, x, v, *, E0: float | None = None, mass: float | None = None, l
         k0 = m0 * omega0**2
 
     with jax.enable_x64(True):
-        jitter = 0.1 * jax.random.normal(jax.random.PRNGKey(seed), (2,), jnp.float64)
+        jitter = initializers.normal(initializers.generator(seed), (2,), 0.1)  # float64 here
         log_m = jnp.log(m0) + (jitter[1] if mass is None else 0.0)
         theta0 = {"log_k": jnp.log(k0) + jitter[0], "log_m": log_m,
                   "a": jnp.asarray(x[0]), "b": jnp.asarray(v[0] / omega0)}
