@@ -489,6 +489,7 @@ def fit_command(
     from physnn.activations import ELU, LRELU, RELU, identity, sigmoid, softmax, tanh
     from physnn.costs import CostCrossEntropy, CostLogReg, CostOLS
     from physnn.ffnn import FFNN
+    from physnn.metrics import r2_score
     from physnn.report import save_figure
     from physnn.schedulers import Adam
 
@@ -522,10 +523,8 @@ def fit_command(
     else:
         predicted = model.predict(Xs)[:, 0] * y_std + y_mean
         for part, idx in (("train", train), ("val", val), ("test", test)):
-            residual = y[idx] - predicted[idx]
-            ss_tot = float(np.sum((y[idx] - y[idx].mean()) ** 2))
-            metrics[f"r2_{part}"] = float(1 - np.sum(residual**2) / ss_tot) if ss_tot > 0 else float("nan")
-            metrics[f"mse_{part}"] = float(np.mean(residual**2))
+            metrics[f"r2_{part}"] = r2_score(y[idx], predicted[idx])
+            metrics[f"mse_{part}"] = float(np.mean((y[idx] - predicted[idx]) ** 2))
         shown_pred, shown_true = predicted, y
 
     from matplotlib.figure import Figure

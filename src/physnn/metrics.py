@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import jax
 import jax.numpy as jnp
+import numpy as np
 
 from physnn.costs import mae, mse
 
@@ -25,10 +27,24 @@ def accuracy(y_true, y_pred, threshold: float = 0.5):
 
 
 def r2_score(y_true, y_pred):
-    """Coefficient of determination, R^2 = 1 - sum (y - y_hat)^2 / sum (y - mean y)^2 (over all outputs)."""
-    ss_res = jnp.sum((y_true - y_pred) ** 2)
-    ss_tot = jnp.sum((y_true - jnp.mean(y_true, axis=0)) ** 2)
-    return 1 - ss_res / ss_tot
+    """Coefficient of determination, R^2 = 1 - sum (y - y_hat)^2 / sum (y - mean y)^2 (over all outputs, the
+    mean taken per output column).
+
+    The one R^2 of physnn (experiments and the CLI report it). NumPy (or list) inputs are scored on the host
+    and give a Python float (no JAX program is compiled); JAX arrays, tracers included, give a JAX scalar,
+    so it also works inside jit. Constant targets (sum (y - mean y)^2 = 0) give nan: R^2 is undefined there.
+
+    Arguments:
+        y_true, y_pred: arrays of the same shape, [n] or [n, outputs].
+    """
+    if isinstance(y_true, jax.Array) or isinstance(y_pred, jax.Array):
+        ss_res = jnp.sum((y_true - y_pred) ** 2)
+        ss_tot = jnp.sum((y_true - jnp.mean(y_true, axis=0)) ** 2)
+        return jnp.where(ss_tot > 0, 1 - ss_res / jnp.where(ss_tot > 0, ss_tot, 1), jnp.nan)
+    y_true, y_pred = np.asarray(y_true, np.float64), np.asarray(y_pred, np.float64)
+    ss_res = float(np.sum((y_true - y_pred) ** 2))
+    ss_tot = float(np.sum((y_true - np.mean(y_true, axis=0)) ** 2))
+    return 1 - ss_res / ss_tot if ss_tot > 0 else float("nan")
 
 
 METRICS: dict[str, Callable] = {

@@ -17,15 +17,11 @@ from physnn.datasets import eos as load_eos
 from physnn.experiments.plots import learning_curves
 from physnn.experiments.registry import Result, experiment
 from physnn.ffnn import FFNN
+from physnn.metrics import r2_score
 from physnn.schedulers import Adam
 
 DIMENSIONS = (1, 32, 32, 1)
 ETA = 0.01
-
-
-def r2(y, y_hat) -> float:
-    """R^2 = 1 - sum (y - y_hat)^2 / sum (y - mean y)^2."""
-    return float(1 - np.sum((y - y_hat) ** 2) / np.sum((y - np.mean(y)) ** 2))
 
 
 @experiment("eos", "nuclear equation of state: FFNN regression of energy per particle on density")
@@ -45,8 +41,8 @@ def eos(seed: int = 0, quick: bool = False, epochs: int | None = None) -> Result
                         verbose=False)
     predicted = model.predict(X)[:, 0] * y_std + y_mean
     metrics = {
-        "r2_test": r2(energy[test], predicted[test]),
-        "r2_train": r2(energy[train], predicted[train]),
+        "r2_test": r2_score(energy[test], predicted[test]),
+        "r2_train": r2_score(energy[train], predicted[train]),
         "rmse_test": float(np.sqrt(np.mean((energy[test] - predicted[test]) ** 2))),
         "rmse_train": float(np.sqrt(np.mean((energy[train] - predicted[train]) ** 2))),
         "epochs": epochs,
