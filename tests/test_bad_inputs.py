@@ -53,7 +53,23 @@ def ffnn_fit(**kw):
     return lambda: ffnn().fit(X, Y, kw.pop("scheduler", keras.Adam(0.01)), verbose=False, **kw)
 
 
+T3 = np.linspace(0.0, 1.0, 5)
+
+
+def _physics():
+    import physnn.physics
+
+    return physnn.physics
+
+
 CASES = [
+    # physics: seeds of the trial-solution solver and the parameter and hybrid models
+    ("solve_ode seed='a'", lambda: _physics().solve_ode(lambda x, u: x, 0.0, (0.0, 1.0), seed="a"), "seed"),
+    ("solve_ode seed=-1", lambda: _physics().solve_ode(lambda x, u: x, 0.0, (0.0, 1.0), seed=-1), "seed"),
+    ("fit_spring seed=True", lambda: _physics().fit_spring(T3, T3, T3, mass=1.0, seed=True), "seed"),
+    ("fit_projectile seed=1.5", lambda: _physics().fit_projectile(T3, T3, seed=1.5), "seed"),
+    ("HybridModel.fit seed=-2", lambda: _physics().HybridModel(np.cos).fit(T3, T3, seed=-2), "seed"),
+    ("HybridModel.fit epochs=True", lambda: _physics().HybridModel(np.cos).fit(T3, T3, epochs=True), "epochs"),
     # Module.fit / evaluate / predict
     ("empty x", lambda: regression().fit(np.zeros((0, 3)), np.zeros((0, 1)), verbose=0), "x has no samples"),
     ("empty x predict", lambda: regression().predict(np.zeros((0, 3))), "x has no samples"),

@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from physnn import _cache
+from physnn import _cache, _checks
 from physnn.physics.mlp import mlp_apply, mlp_init
 from physnn.training.lbfgs import minimize
 
@@ -97,8 +97,8 @@ class HybridModel:
             x: inputs, [n] or [n, features]; y: targets, [n] or [n, outputs].
             epochs: Adam steps; seed: seeds the initial weights.
         """
-        if not (isinstance(epochs, (int, np.integer)) and epochs >= 1):
-            raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
+        _checks.count("epochs", epochs, maximum=_checks.MAX_EPOCHS)
+        _checks.seed("seed", seed)
         self._x_was_1d = np.ndim(x) == 1
         self._y_was_1d = np.ndim(y) == 1
         x2d, y2d = _as_2d("x", x), _as_2d("y", y)

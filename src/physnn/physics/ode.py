@@ -34,7 +34,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from physnn import _cache
+from physnn import _cache, _checks
 from physnn.physics.mlp import mlp_apply, mlp_init
 from physnn.training.lbfgs import minimize
 
@@ -250,6 +250,7 @@ def solve_ode(rhs: Callable, u0, domain: Sequence[float], *, args: Sequence = ()
     _check_number("n_points", n_points, integer=True)
     if n_points < 2:
         raise ValueError(f"n_points must be >= 2, got {n_points}")
+    _checks.seed("seed", seed)
     _check_number("steps", steps, positive=False, integer=True)
     _check_number("polish_steps", polish_steps, positive=False, integer=True)
     _check_number("h", h)

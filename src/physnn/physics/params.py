@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from physnn import _cache, initializers
+from physnn import _cache, _checks, initializers
 from physnn.physics.losses import conservation_penalty
 from physnn.training.lbfgs import minimize
 
@@ -80,6 +80,7 @@ def fit_projectile(t, x, *, steps: int = 500, polish_steps: int = 50, eta: float
     Returns:
         ``ProjectileFit(v0, g, loss_history)``.
     """
+    _checks.seed("seed", seed)
     t = _series("t", t)
     x = _series("x", x, n=t.size)
     _check_steps(steps, polish_steps, eta)
@@ -155,6 +156,7 @@ def fit_spring(t, x, v, *, E0: float | None = None, mass: float | None = None, l
     Returns:
         ``SpringFit(k, m, a, b, loss_history)``.
     """
+    _checks.seed("seed", seed)
     t = _series("t", t)
     x = _series("x", x, n=t.size)
     v = _series("v", v, n=t.size)
