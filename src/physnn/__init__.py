@@ -1,6 +1,6 @@
 """physnn: neural networks for the physical sciences, on a JAX engine."""
 
-from physnn import layers
+from physnn import layers, reservoir  # reservoir: its Reservoir layer loads from files in any process
 from physnn.activations import ELU, LRELU, RELU, derivate, identity, sigmoid, softmax, tanh
 from physnn.callbacks import (
     Callback,
@@ -37,5 +37,6 @@ __all__ = [
     "CostCrossEntropy", "CostLogReg", "CostMAE", "CostOLS", "CostRMSE", "EarlyStopping", "History", "Input",
     "LambdaCallback", "Model", "ModelCheckpoint", "Module", "Momentum", "RMS_prop", "ReduceLROnPlateau",
     "Scheduler", "Sequential", "TrainingDivergedError", "derivate", "exponential_decay", "identity",
-    "inverse_time_decay", "layers", "load_model", "register_serializable", "sigmoid", "softmax", "step_decay", "tanh",
+    "inverse_time_decay", "layers", "load_model", "register_serializable", "reservoir", "sigmoid", "softmax",
+    "step_decay", "tanh",
 ]
