@@ -1,27 +1,21 @@
-"""Layers: hyperparameters plus pure functions over parameter pytrees (see ``base.py`` for the protocol)."""
+"""Layers: hyperparameters plus pure functions over parameter pytrees (see ``base.py`` for the protocol).
 
-from physnn.layers.base import Layer
-from physnn.layers.conv import Conv1D, Conv2D
-from physnn.layers.dense import Dense
-from physnn.layers.dropout import Dropout
-from physnn.layers.embedding import Embedding
-from physnn.layers.merge import Add, Concatenate
-from physnn.layers.pooling import (
-    AveragePooling1D,
-    AveragePooling2D,
-    MaxPooling1D,
-    MaxPooling2D,
-    MinPooling1D,
-    MinPooling2D,
-)
-from physnn.layers.recurrent import GRU, LSTM, Bidirectional, SimpleRNN
-from physnn.layers.reshape import Flatten, Reshape, UpSampling2D
-from physnn.layers.serialize import LAYERS, deserialize, register_layer, serialize
+Every public layer class of physnn is exported here from ``LAYERS`` (``physnn.layers.base``), the registry
+``Layer.__init_subclass__`` fills when such a class is defined: importing the modules below defines (and so
+registers) them, and the registry decides the exported names and ``__all__``. A new layer module is imported
+below; ``tests/layers/test_harness.py`` checks that every registered class is exported and covered by the
+layer-test harness.
+"""
+
+# each module defines, and so registers, its layer classes: Dense, Conv1D/Conv2D, Dropout, Embedding,
+# Add/Concatenate, the pooling layers, SimpleRNN/LSTM/GRU/Bidirectional, Flatten/Reshape/UpSampling2D
+from physnn.layers import conv, dense, dropout, embedding, merge, pooling, recurrent, reshape  # noqa: F401
+from physnn.layers.base import LAYERS, Layer
+from physnn.layers.serialize import deserialize, register_layer, serialize
 from physnn.layers.symbolic import Input, SymbolicTensor
+from physnn.reservoir import layer as _reservoir  # noqa: F401  (Reservoir; after serialize, which it imports)
 
-__all__ = [
-    "LAYERS", "Add", "AveragePooling1D", "AveragePooling2D", "Bidirectional", "Concatenate", "Conv1D",
-    "Conv2D", "Dense", "Dropout", "Embedding", "Flatten", "GRU", "Input", "LSTM", "Layer", "MaxPooling1D",
-    "MaxPooling2D", "MinPooling1D", "MinPooling2D", "Reshape", "SimpleRNN", "SymbolicTensor",
-    "UpSampling2D", "deserialize", "register_layer", "serialize",
-]
+globals().update(LAYERS)
+
+__all__ = ["Input", "LAYERS", "Layer", "SymbolicTensor", "deserialize", "register_layer", "serialize"]
+__all__ += sorted(LAYERS)

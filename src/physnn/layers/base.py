@@ -15,6 +15,11 @@ Layers that carry state between batches (``stateful`` recurrent layers) also ove
 Calling a layer, ``layer(x)``, is the Keras habit: on an ``Input`` (a ``SymbolicTensor``) it records a
 node of a functional model; inside ``Module.call`` it runs the layer with the parameters the enclosing
 model holds for it (see ``physnn.layers.context``).
+
+``LAYERS`` is the one registry of physnn's layer classes (class name -> class): ``Layer.__init_subclass__``
+fills it when a public class is defined in a ``physnn.`` module, and serialisation, the ``physnn.layers``
+exports and the layer-test harness all iterate it. A class defined by user code is not added (defining a
+class must not make it loadable from a file); users register theirs with ``physnn.register_serializable``.
 """
 
 from __future__ import annotations
@@ -65,6 +70,22 @@ def _check_trainable(trainable) -> bool:
     return bool(trainable)
 
 
+#: physnn's own concrete layer classes, class name -> class, filled by ``Layer.__init_subclass__``.
+LAYERS: dict[str, type] = {}
+
+
+def _register(cls) -> None:
+    """Add ``cls`` to ``LAYERS`` if it is a public class defined at module level in a physnn module."""
+    module = cls.__module__ or ""
+    if not module.startswith("physnn.") or cls.__name__.startswith("_") or "<locals>" in cls.__qualname__:
+        return
+    known = LAYERS.get(cls.__name__)
+    if known is not None and (known.__module__, known.__qualname__) != (module, cls.__qualname__):
+        raise TypeError(f"two physnn layer classes are named {cls.__name__!r}: {known.__module__}.{known.__qualname__}"
+                        f" and {module}.{cls.__qualname__}; a saved model names its layers by class name")
+    LAYERS[cls.__name__] = cls
+
+
 class Layer:
     """Base class for every layer. Subclasses implement ``output_shape``, ``init`` and ``apply``.
 
@@ -77,6 +98,7 @@ class Layer:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        _register(cls)
         original_init = cls.__dict__.get("__init__")
         if original_init is None:
             return

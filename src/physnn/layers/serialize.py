@@ -3,7 +3,8 @@
 Activations that are physnn built-ins are written by name (``activations.activation_name``); a custom
 callable cannot be written and raises ValueError. Regularisers (``L1``/``L2``) and wrapped layers are
 nested ``{"class_name", "config"}`` dicts. Custom layer classes are added with ``register_layer`` (or
-``physnn.register_serializable``) or passed to ``deserialize(..., custom_objects={name: cls})``.
+``physnn.register_serializable``) or passed to ``deserialize(..., custom_objects={name: cls})``;
+physnn's own classes are in ``physnn.layers.base.LAYERS`` from the moment they are defined.
 
 ``deserialize`` builds nothing but the classes it knows (physnn's layers and regularisers, registered layers,
 ``custom_objects``), and checks a configuration's keys against the constructor before calling it: a file's
@@ -16,28 +17,12 @@ import inspect
 
 from physnn.activations import activation_name
 from physnn.costs import REGULARIZERS
-from physnn.layers.base import Layer
-from physnn.layers.conv import Conv1D, Conv2D
-from physnn.layers.dense import Dense
-from physnn.layers.dropout import Dropout
-from physnn.layers.embedding import Embedding
-from physnn.layers.merge import Add, Concatenate
-from physnn.layers.pooling import (
-    AveragePooling1D,
-    AveragePooling2D,
-    MaxPooling1D,
-    MaxPooling2D,
-    MinPooling1D,
-    MinPooling2D,
-)
-from physnn.layers.recurrent import GRU, LSTM, Bidirectional, SimpleRNN
-from physnn.layers.reshape import Flatten, Reshape, UpSampling2D
+from physnn.layers.base import LAYERS, Layer
 
-LAYERS: dict[str, type[Layer]] = {cls.__name__: cls for cls in (
-    Dense, Conv1D, Conv2D, MaxPooling1D, AveragePooling1D, MinPooling1D, MaxPooling2D, AveragePooling2D,
-    MinPooling2D, Flatten, Reshape, UpSampling2D, Dropout, Embedding, SimpleRNN, LSTM, GRU, Bidirectional,
-    Concatenate, Add,
-)}
+# Classes registered by user code (``register_layer`` / ``physnn.register_serializable``), class name -> class.
+# Kept apart from ``LAYERS`` (physnn's own, filled when a class is defined) so that what a file may build is
+# physnn's layers plus what the user named explicitly.
+REGISTERED: dict[str, type[Layer]] = {}
 
 _REGULARIZER_CLASSES = {cls.__name__: cls for cls in REGULARIZERS.values()}
 
@@ -46,7 +31,7 @@ def register_layer(cls: type[Layer]) -> type[Layer]:
     """Make a custom Layer subclass known to ``deserialize`` (usable as a class decorator)."""
     if not (isinstance(cls, type) and issubclass(cls, Layer)):
         raise ValueError(f"register_layer expects a Layer subclass, got {cls!r}")
-    LAYERS[cls.__name__] = cls
+    REGISTERED[cls.__name__] = cls
     return cls
 
 
@@ -100,7 +85,7 @@ def _layer_class(name, custom_objects) -> type[Layer] | None:
     cls = (custom_objects or {}).get(name)
     if isinstance(cls, type) and issubclass(cls, Layer):
         return cls
-    return LAYERS.get(name)
+    return REGISTERED.get(name) or LAYERS.get(name)
 
 
 def _decode(value, custom_objects):
@@ -126,8 +111,8 @@ def deserialize(data: dict, custom_objects: dict | None = None) -> Layer:
     name = data["class_name"]
     cls = _layer_class(name, custom_objects) if isinstance(name, str) else None
     if cls is None:
-        raise ValueError(f"Unknown layer class_name={name!r}; known: {sorted(LAYERS)} (add custom layers with "
-                         "physnn.register_serializable or pass them in custom_objects)")
+        raise ValueError(f"Unknown layer class_name={name!r}; known: {sorted({*LAYERS, *REGISTERED})} (add custom "
+                         "layers with physnn.register_serializable or pass them in custom_objects)")
     what = f"layer {name}"
     if not isinstance(data["config"], dict):
         raise ValueError(f"{what}: the configuration must be a dict, got {data['config']!r}")
