@@ -370,7 +370,7 @@ def test_a_custom_layer_may_initialise_with_jnp_or_jax_random():
             return {"w": jax.random.normal(key, input_shape), "b": jnp.zeros(input_shape)}
 
         def apply(self, params, x, *, key=None, training=False):
-            return x * params["w"] + params["b"]
+            return x * params["w"][None] + params["b"][None]
 
     def build():
         return keras.Sequential([layers.Input((3,)), Scale(), layers.Dense(2)], seed=7)

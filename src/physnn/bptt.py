@@ -116,11 +116,13 @@ def _forward(weights, xs_t, h0):
     U, W, V, b, c = weights
 
     def step(h, x):
-        h = jnp.tanh(x @ U.T + h @ W.T + b)  # row vectors: (U x)^T = x^T U^T
+        z = x @ U.T + h @ W.T
+        h = jnp.tanh(z + b.reshape((1,) * (z.ndim - 1) + b.shape))  # row vectors: (U x)^T = x^T U^T
         return h, h
 
     _, hs = jax.lax.scan(step, h0, xs_t)
-    return hs, hs @ V.T + c
+    o = hs @ V.T
+    return hs, o + c.reshape((1,) * (o.ndim - 1) + c.shape)
 
 
 @_cache.jit

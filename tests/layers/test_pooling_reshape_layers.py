@@ -93,7 +93,7 @@ def test_average_pooling_same_divides_by_the_real_elements():
                                                   (MinPooling1D, MaxPooling1D, (2, 7, 2))])
 def test_min_pooling_is_minus_max_pooling_of_minus_x(cls, max_cls, shape, padding):
     x = jnp.asarray(random_input(shape))
-    r = random_input(cls(3, strides=2, padding=padding).output_shape(shape[1:]), 1)
+    r = random_input((1, *cls(3, strides=2, padding=padding).output_shape(shape[1:])), 1)  # [1, ...] broadcasts
 
     def min_pool(xx):
         return cls(3, strides=2, padding=padding).apply({}, xx)

@@ -21,7 +21,7 @@ def assert_grad_matches_fd(fn, x, eps=1e-6, rtol=1e-6, atol=1e-9):
     x = jnp.asarray(x, jnp.float64)
     grad = np.asarray(jax.jit(jax.grad(fn))(x)).ravel()
     steps = eps * np.eye(x.size).reshape(x.size, *x.shape)
-    values = jax.jit(jax.vmap(fn))(jnp.concatenate([x + steps, x - steps]))
+    values = jax.jit(jax.vmap(fn))(jnp.concatenate([x[None] + steps, x[None] - steps]))
     fd = (np.asarray(values[: x.size]) - np.asarray(values[x.size:])) / (2 * eps)
     np.testing.assert_allclose(grad, fd, rtol=rtol, atol=atol)
 
@@ -79,7 +79,8 @@ def test_normalization_penalty_of_infinite_well_states():
 
 
 def _tiny_model(params, x):
-    return jnp.tanh(x @ params["W"] + params["b"]) @ params["V"]
+    z = x @ params["W"]
+    return jnp.tanh(z + params["b"].reshape((1,) * (z.ndim - 1) + params["b"].shape)) @ params["V"]
 
 
 def test_physics_guided_loss_matches_eq_4_4_and_its_gradient():

@@ -1,10 +1,17 @@
-"""Argument checks shared by the convolution and pooling layers (tuples of sizes, padding, lengths)."""
+"""Argument checks shared by the convolution and pooling layers (tuples of sizes, padding, lengths), and
+``add_bias``, the explicit broadcast of a bias over the leading axes."""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
+
+
+def add_bias(z, bias):
+    """``z + bias`` with ``bias`` [..., n] broadcast explicitly over the leading axes of ``z`` [batch, ..., n]
+    (the same values as NumPy's implicit rank promotion, which the tests forbid)."""
+    return z + bias.reshape((1,) * (z.ndim - bias.ndim) + bias.shape)
 
 
 def normalize_tuple(value, rank: int, arg: str, layer: str) -> tuple:

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 
 from physnn import _checks, initializers
 from physnn.activations import get_activation
-from physnn.layers._utils import normalize_padding, normalize_tuple, same_padding, window_output_length
+from physnn.layers._utils import add_bias, normalize_padding, normalize_tuple, same_padding, window_output_length
 from physnn.layers.base import Layer
 from physnn.layers.dense import check_positive_int
 
@@ -86,7 +86,7 @@ class _Conv(Layer):
             z = jax.lax.conv_general_dilated(x, kernel, window_strides=self.strides, padding=self.padding.upper(),
                                              dimension_numbers=self._dims)
         if self.use_bias:
-            z = z + params["bias"]
+            z = add_bias(z, params["bias"])
         return self.activation(z)
 
 

@@ -8,6 +8,7 @@ import numpy as np
 from physnn import _checks, initializers
 from physnn.activations import get_activation
 from physnn.costs import get_regularizer
+from physnn.layers._utils import add_bias
 from physnn.layers.base import Layer
 
 
@@ -59,7 +60,7 @@ class Dense(Layer):
         """y = f(x W + b) for x [batch, ..., m]; returns [batch, ..., n]."""
         z = jnp.matmul(x, params["kernel"])
         if self.use_bias:
-            z = z + params["bias"]
+            z = add_bias(z, params["bias"])
         return self.activation(z)
 
     def regularization(self, params):

@@ -15,6 +15,7 @@ import jax.numpy as jnp
 
 from physnn import _checks, initializers
 from physnn.activations import get_activation
+from physnn.layers._utils import add_bias
 from physnn.layers.base import Layer
 from physnn.layers.dense import check_positive_int
 
@@ -72,7 +73,7 @@ class _Recurrent(Layer):
         """x_t W (+ b) for every step at once: [batch, time, gates * units]."""
         xw = jnp.matmul(x, params["kernel"])
         if self.use_bias:
-            xw = xw + params["bias"]
+            xw = add_bias(xw, params["bias"])
         return xw
 
     def _run(self, params, state, x):
@@ -210,7 +211,7 @@ class GRU(_Recurrent):
     def _input_projection(self, params, x):
         xw = jnp.matmul(x, params["kernel"])
         if self.use_bias:
-            xw = xw + (params["bias"][0] if self.reset_after else params["bias"])
+            xw = add_bias(xw, params["bias"][0] if self.reset_after else params["bias"])
         return xw
 
     def _step(self, params, state, xw_t):
@@ -222,7 +223,7 @@ class GRU(_Recurrent):
         if self.reset_after:
             hu = h @ u
             if self.use_bias:
-                hu = hu + params["bias"][1]
+                hu = add_bias(hu, params["bias"][1])
             h_z, h_r, h_h = jnp.split(hu, 3, axis=-1)
             z, r = sig(x_z + h_z), sig(x_r + h_r)
             candidate = self.activation(x_h + r * h_h)
@@ -310,10 +311,12 @@ class Bidirectional(Layer):
         return self._merge(yf, yb), {"forward": sf, "backward": sb}
 
     def get_config(self):
-        """{"layer": {"class_name", "config"} of the wrapped layer, "merge_mode", "name"}."""
+        """{"layer": {"class_name", "config"} of the wrapped layer, "merge_mode", "name"} (and "trainable")."""
         from physnn.layers.serialize import serialize
 
-        return {"layer": serialize(self.layer), "merge_mode": self.merge_mode, "name": self.name}
+        config = super().get_config()  # name, and trainable when False
+        config["layer"] = serialize(self.layer)
+        return config
 
     @classmethod
     def from_config(cls, config):

@@ -67,5 +67,11 @@ def mlp_apply(params: list[dict], x, activation: str | Callable = "tanh"):
     f = get_activation(activation)
     a = x
     for layer in params[:-1]:
-        a = f(a @ layer["W"] + layer["b"])
-    return a @ params[-1]["W"] + params[-1]["b"]
+        a = f(_affine(a, layer))
+    return _affine(a, params[-1])
+
+
+def _affine(a, layer):
+    """a W + b with b [n] broadcast explicitly over the leading axes of a W."""
+    z = a @ layer["W"]
+    return z + layer["b"].reshape((1,) * (z.ndim - 1) + layer["b"].shape)

@@ -53,7 +53,7 @@ MAX_STEPS = _checks.MAX_EXTRAPOLATE_STEPS
 
 def _drive(W_T, W_in_T, a, x0, u):
     """Teacher-forced states: x0 [N], u [T, n_in] -> (x(T) [N], x(1..T) [T, N])."""
-    p = W_in_T[0] + u @ W_in_T[1:]  # W_in [1; u(t)] for every t at once
+    p = W_in_T[None, 0] + u @ W_in_T[1:]  # W_in [1; u(t)] for every t at once
 
     def step(x, p_t):
         x = (1 - a) * x + a * jnp.tanh(p_t + x @ W_T)
@@ -64,7 +64,8 @@ def _drive(W_T, W_in_T, a, x0, u):
 
 def _readout(W_out_T, u, x):
     n_in = u.shape[-1]
-    return W_out_T[0] + u @ W_out_T[1:1 + n_in] + x @ W_out_T[1 + n_in:]
+    bias = W_out_T[0].reshape((1,) * (u.ndim - 1) + W_out_T[0].shape)  # explicit broadcast over [T]
+    return bias + u @ W_out_T[1:1 + n_in] + x @ W_out_T[1 + n_in:]
 
 
 def _fit_impl(W_T, W_in_T, a, x0, u, y, warmup):

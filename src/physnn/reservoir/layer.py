@@ -74,7 +74,7 @@ class Reservoir(Layer):
         """x [batch, time, n_in] -> the states x(1..T) [batch, time, N], or x(T) [batch, N], from x(0) = 0."""
         x = jnp.asarray(x)
         W, W_in = params["W"], params["W_in"]
-        p = W_in[:, 0] + x @ W_in[:, 1:].T  # [batch, time, N]
+        p = W_in[None, None, :, 0] + x @ W_in[:, 1:].T  # [batch, time, N]
         a = self.leak_rate
 
         def step(h, p_t):
