@@ -234,3 +234,64 @@ def test_ffnn_gradient_equals_finite_differences(hidden, output, cost):
         expected = _finite_difference_gradient(weights, X, t, hidden, output, cost, lam)
         for (g_W, g_b), e in zip(grads, expected, strict=True):
             np.testing.assert_allclose(np.vstack([g_b[None], g_W]), e, rtol=1e-5, atol=1e-8)
+
+
+# --- physics-guided costs: x= and params= decided by the signature, errors inside the cost propagate -------
+
+
+def test_a_type_error_inside_a_physics_guided_cost_propagates_and_is_not_retried():
+    """A bug inside the cost (indexing the FFNN's list of weights by a string) used to be swallowed: the FFNN
+    retried cost_func(target) without x= and params= and trained silently without the physics term."""
+    from physnn.schedulers import Adam
+
+    calls = []
+
+    def cost(target, x=None, params=None):
+        calls.append((x is not None, params is not None))
+        penalty = 0.0 if params is None else jnp.sum(params["W"] ** 2)  # TypeError: params is a list
+        return lambda prediction: jnp.mean((prediction - target) ** 2) + penalty
+
+    X, t = np.ones((8, 2), np.float32), np.ones((8, 1), np.float32)
+    net = FFNN((2, 3, 1), cost_func=cost, seed=0)
+    with pytest.raises(TypeError, match="list indices must be integers"):
+        net.fit(X, t, Adam(0.01), epochs=1, batches=1)
+    assert calls and all(c == (True, True) for c in calls)  # always with the keywords, never retried without
+
+
+def test_a_type_error_raised_by_the_cost_factory_itself_propagates():
+    def cost(target, x=None):
+        raise TypeError("factory bug")
+
+    from physnn.costs import call_cost
+    with pytest.raises(TypeError, match="factory bug"):
+        call_cost(cost, np.ones(2), np.ones(2), x=np.ones(2), params=None)
+
+
+def test_call_cost_passes_only_the_keywords_the_cost_accepts():
+    from physnn.costs import accepted_kwargs, call_cost
+
+    seen = {}
+
+    def with_x(target, x):
+        seen["x"] = x
+        return lambda y: jnp.sum(y)
+
+    def with_kwargs(target, **kw):
+        seen["kw"] = sorted(kw)
+        return lambda y: jnp.sum(y)
+
+    assert float(call_cost(with_x, 0, jnp.ones(3), "X", "P")) == 3 and seen["x"] == "X"
+    call_cost(with_kwargs, 0, jnp.ones(3), "X", "P")
+    assert seen["kw"] == ["params", "x"]
+    assert float(call_cost(CostOLS, jnp.zeros((2, 1)), jnp.ones((2, 1)), "X", "P")) == 1.0
+    assert accepted_kwargs(CostOLS, ("x", "params")) == set()
+    assert accepted_kwargs(len, ("x",)) == set()  # no signature to read: nothing extra
+
+
+def test_module_and_ffnn_use_the_one_keyword_rule():
+    import physnn.ffnn
+    import physnn.models
+    from physnn import costs
+
+    assert physnn.models.accepted_kwargs is costs.accepted_kwargs and physnn.models.call_loss is costs.call_loss
+    assert physnn.ffnn.call_cost is costs.call_cost and not hasattr(physnn.ffnn, "_call_cost")

@@ -7,6 +7,7 @@ Shapes: ``target`` and ``prediction`` are [n, outputs] (or [n] for sparse class 
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 
 import jax
@@ -134,6 +135,41 @@ def as_loss(loss: str | Callable) -> Callable:
     if callable(loss):
         return loss
     raise ValueError(f"loss={loss!r} must be a name, a cost such as CostOLS, or a callable loss(y_true, y_pred)")
+
+
+# --- physics-guided costs: the keyword arguments x= and params= -------------------------------------
+
+
+def accepted_kwargs(fn, names) -> set[str]:
+    """Which of ``names`` the callable ``fn`` accepts as keyword arguments, read from its signature (all of
+    them with ``**kwargs``; none when it has no signature to read). Deciding this once, before the call,
+    keeps a TypeError raised *inside* ``fn`` a TypeError (no call is retried with fewer arguments)."""
+    try:
+        parameters = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return set()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return set(names)
+    return {n for n in names if n in parameters and parameters[n].kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                                                          inspect.Parameter.KEYWORD_ONLY)}
+
+
+def _physics_kwargs(extra: set[str], x, params) -> dict:
+    return {name: value for name, value in (("x", x), ("params", params)) if name in extra}
+
+
+def call_loss(loss, y_true, y_pred, x, params, extra: set[str]):
+    """mean loss(y_true, y_pred), with the batch inputs ``x`` and the parameter pytree ``params`` passed as
+    keywords when ``extra`` (from ``accepted_kwargs(loss, ("x", "params"))``) names them."""
+    return jnp.mean(loss(y_true, y_pred, **_physics_kwargs(extra, x, params)))
+
+
+def call_cost(cost_func, target, prediction, x, params):
+    """The course's C = cost_func(target)(prediction); a physics-guided cost factory may also take the inputs
+    ``x`` and the ``params`` as keywords (``cost_func(target, x=..., params=...)``): those it accepts by its
+    signature are passed (``accepted_kwargs``), and an error raised inside it propagates."""
+    extra = accepted_kwargs(cost_func, ("x", "params"))
+    return cost_func(target, **_physics_kwargs(extra, x, params))(prediction)
 
 
 # --- regularisers ------------------------------------------------------------------------------------

@@ -18,10 +18,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from physnn import _checks, initializers
+from physnn import _checks, initializers, saving
 from physnn.activations import identity, sigmoid, softmax
 from physnn.callbacks import Callback, History, ProgressBar
-from physnn.costs import CLASSIFICATION_COSTS, CostOLS
+from physnn.costs import CLASSIFICATION_COSTS, CostOLS, call_cost
 from physnn.metrics import accuracy
 from physnn.schedulers import Scheduler, as_functional
 from physnn.training import TrainState, course_layout, fit_loop, fit_seed, flat_jit, make_epoch, prepare_array
@@ -45,7 +45,7 @@ def _initial_weights(dimensions, seed):
     weights = []
     for n_in, n_out in zip(dimensions[:-1], dimensions[1:]):
         W = initializers.lecun_normal(rng, (n_in, n_out))
-        b = (0.01 * rng.standard_normal((1, n_out))).astype(W.dtype)
+        b = initializers.normal(rng, (1, n_out), 0.01)
         weights.append(jax.device_put(np.concatenate([b, W], axis=0)))
     return weights
 
@@ -61,15 +61,6 @@ def _split(weights) -> list[tuple]:
 def _join(params) -> list:
     """[(W, b), ...] -> course layout [[b; W], ...] (bias in row 0), done on the host."""
     return [jax.device_put(np.concatenate([np.asarray(b)[None], np.asarray(W)], axis=0)) for W, b in params]
-
-
-def _call_cost(cost_func, target, prediction, x, params):
-    """cost_func(target)(prediction); physics-guided costs may also take the inputs x and the params."""
-    try:
-        closure = cost_func(target, x=x, params=params)
-    except TypeError:
-        closure = cost_func(target)
-    return closure(prediction)
 
 
 def parameter_count(dimensions) -> int:
@@ -167,7 +158,8 @@ class FFNN:
         """a^L from the split parameters [(W, b), ...]: z^l = a^{l-1} W^l + b^l, a^l = f(z^l)."""
         a = X
         for i, (W, b) in enumerate(params):
-            z = a @ W + b
+            z = a @ W
+            z = z + b.reshape((1,) * (z.ndim - b.ndim) + b.shape)  # explicit broadcast over rows
             a = self.output_func(z) if i == len(params) - 1 else self.hidden_func(z)
         return a
 
@@ -199,14 +191,14 @@ class FFNN:
 
     def _loss(self, params, X, t, lam):
         """C(a^L) + (lam / 2) sum_l ||W^l||^2; ``lam`` None (lam = 0) leaves the term out of the program."""
-        cost = _call_cost(self.cost_func, t, self._forward(params, X), X, self._course_layout(params))
+        cost = call_cost(self.cost_func, t, self._forward(params, X), X, self._course_layout(params))
         if lam is None:
             return cost
         return cost + 0.5 * lam * sum(jnp.sum(W ** 2) for W, _ in params)
 
     def _scores(self, params, X, t):
         prediction = self._forward(params, X)
-        scores = {"error": _call_cost(self.cost_func, t, prediction, X, self._course_layout(params))}
+        scores = {"error": call_cost(self.cost_func, t, prediction, X, self._course_layout(params))}
         if self.classification:
             scores["acc"] = accuracy(t, prediction)
         return scores
@@ -306,9 +298,7 @@ class FFNN:
         atomically; ``physnn.load_model(path)`` returns it. Only physnn's own activations and costs can be
         stored. (``include_optimizer`` is accepted for ModelCheckpoint: the course's schedulers start afresh
         in every fit, so there is no optimiser state to keep.) Returns the path written."""
-        from physnn.saving import save_model
-
-        return save_model(self, path)
+        return saving.save_model(self, path)
 
     def _divergence_cause(self, params, X) -> str:
         """With a log cost, name predicted probabilities of 0 (or below) as the cause: the course's
@@ -353,3 +343,6 @@ class FFNN:
     def __repr__(self):
         return (f"FFNN(dimensions={self.dimensions}, hidden_func={self.hidden_func.__name__}, "
                 f"output_func={self.output_func.__name__}, cost_func={self.cost_func.__name__}, seed={self.seed})")
+
+
+saving.register_engine(FFNN=FFNN)

@@ -39,7 +39,7 @@ def r2_score(y_true, y_pred):
     """
     if isinstance(y_true, jax.Array) or isinstance(y_pred, jax.Array):
         ss_res = jnp.sum((y_true - y_pred) ** 2)
-        ss_tot = jnp.sum((y_true - jnp.mean(y_true, axis=0)) ** 2)
+        ss_tot = jnp.sum((y_true - jnp.mean(y_true, axis=0, keepdims=True)) ** 2)
         return jnp.where(ss_tot > 0, 1 - ss_res / jnp.where(ss_tot > 0, ss_tot, 1), jnp.nan)
     y_true, y_pred = np.asarray(y_true, np.float64), np.asarray(y_pred, np.float64)
     ss_res = float(np.sum((y_true - y_pred) ** 2))

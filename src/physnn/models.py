@@ -16,17 +16,17 @@ training objective is
 
 from __future__ import annotations
 
-import inspect
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from physnn import _cache, _checks, initializers
+from physnn import _cache, _checks, initializers, saving
 from physnn.callbacks import Callback, History, ProgressBar
-from physnn.costs import as_loss
+from physnn.costs import accepted_kwargs, as_loss, call_loss
 from physnn.layers.base import Layer
 from physnn.layers.context import LayerContext, _stack, add_loss
+from physnn.layers.embedding import Embedding
+from physnn.layers.serialize import check_config, deserialize, serialize
 from physnn.layers.symbolic import SymbolicTensor
 from physnn.metrics import get_metric
 from physnn.schedulers import as_functional, get_optimizer
@@ -46,27 +46,6 @@ from physnn.training.lbfgs import FullBatchOptimizer
 def _size(tree) -> int:
     """Number of scalars in a pytree of arrays."""
     return int(sum(np.prod(np.shape(leaf)) for leaf in jax.tree_util.tree_leaves(tree)))
-
-
-def accepted_kwargs(fn, names) -> set[str]:
-    """Which of ``names`` the callable ``fn`` accepts as keyword arguments."""
-    try:
-        parameters = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return set()
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
-        return set(names)
-    return {n for n in names if n in parameters}
-
-
-def call_loss(loss, y_true, y_pred, x, params, extra: set[str]):
-    """loss(y_true, y_pred) with the inputs x and the params passed when the loss accepts them."""
-    kwargs = {}
-    if "x" in extra:
-        kwargs["x"] = x
-    if "params" in extra:
-        kwargs["params"] = params
-    return jnp.mean(loss(y_true, y_pred, **kwargs))
 
 
 class Module:
@@ -150,7 +129,7 @@ class Module:
     def build(self, input_shape):
         """Create the parameters for per-sample ``input_shape`` (without the batch axis; a list of shapes
         for a model with several inputs)."""
-        multi = getattr(self, "_multi_input", False)
+        multi = self.multi_input
         if multi:
             if not isinstance(input_shape, (list, tuple)):
                 raise ValueError(f"input_shape of model '{self.name}' must be a list of shapes, got {input_shape!r}")
@@ -198,8 +177,6 @@ class Module:
     def _check_embedding_inputs(self, x, name):
         """Indices fed straight from the data into an Embedding must be integers in [0, input_dim) (out of range
         they would give NaN rows and a 'diverged' training): one min/max per such input, on the host."""
-        from physnn.layers.embedding import Embedding
-
         arrays = x if isinstance(x, list) else [x]
         if hasattr(self, "_nodes"):
             inputs = {id(t): i for i, t in enumerate(self._inputs)}
@@ -477,7 +454,7 @@ class Module:
     # --- input conversion ----------------------------------------------------------------------------
 
     def _as_input(self, x, name="x"):
-        if getattr(self, "_multi_input", False):
+        if self.multi_input:
             if not isinstance(x, (list, tuple)) or len(x) != len(self._inputs):
                 raise ValueError(f"model '{self.name}' takes a list of {len(self._inputs)} input arrays")
             arrays = [self._as_input_array(a, f"{name}[{i}]") for i, a in enumerate(x)]
@@ -572,13 +549,29 @@ class Module:
         """Write architecture, weights, layer state and (``include_optimizer``) the optimiser and its state to
         exactly ``path`` (".npz" appended only to a path without a suffix), atomically; see
         ``physnn.saving.save_model``. Returns the path written."""
-        from physnn.saving import save_model
-
-        return save_model(self, path, include_optimizer=include_optimizer)
+        return saving.save_model(self, path, include_optimizer=include_optimizer)
 
     def get_config(self) -> dict:
-        """Constructor arguments of a subclassed model (override when ``__init__`` takes arguments)."""
+        """Constructor arguments of a subclassed model (override when ``__init__`` takes arguments), JSON
+        friendly; ``from_config`` calls ``cls(**config)`` with them. ``Sequential`` and the functional ``Model``
+        return their architecture instead. The whole description a model file stores is ``model_to_config``."""
         return {}
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects: dict | None = None, model_class=None, where: str = "config"):
+        """A model of this class from ``get_config()``'s dict: ``cls(**config)``, the keys checked against the
+        constructor first (ValueError naming the class for an unknown or missing argument).
+
+        ``custom_objects`` (class name -> Layer or Module subclass), ``model_class`` (the resolver of nested
+        subclassed models, see ``model_from_config``) and ``where`` (the prefix of error messages, a file's
+        path) matter to ``Sequential`` and ``Model``, whose configurations hold layers."""
+        check_config(cls, config, f"{where}: model class {cls.__qualname__}")
+        return cls(**config)
+
+    @property
+    def multi_input(self) -> bool:
+        """Whether the model takes a list of input arrays (a functional model built on a list of Inputs)."""
+        return getattr(self, "_multi_input", False)
 
     def get_weights(self) -> list[np.ndarray]:
         return [np.asarray(p) for p in jax.tree_util.tree_leaves(self.params)]
@@ -659,6 +652,28 @@ class Sequential(Module):
             self.build(self._declared_shape)
         return layer
 
+    def get_config(self) -> dict:
+        """The architecture: ``{"name", "seed", "input_shape", "layers": [...]}``, each layer as
+        ``physnn.layers.serialize`` writes it and a nested model as ``{"class_name": "Module", "config":
+        model_to_config(model)}``."""
+        return {"name": self.name, "seed": self.seed, "input_shape": _json_shape(self.input_shape),
+                "layers": [_item_config(item) for item in self._stack]}
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects: dict | None = None, model_class=None, where: str = "config"):
+        """The Sequential model ``get_config`` describes, built for its input shape (when it has one). Layers
+        are rebuilt by ``physnn.layers.deserialize`` (physnn's, registered ones and ``custom_objects``),
+        nested models by ``model_from_config``; ValueError (prefixed by ``where``) for a malformed one."""
+        if not isinstance(config["layers"], list):
+            raise ValueError(f"{where}: a Sequential model's layers must be a list")
+        items = [model_from_config(c["config"], custom_objects, model_class, where)
+                 if isinstance(c, dict) and c.get("class_name") == "Module" else deserialize(c, custom_objects)
+                 for c in config["layers"]]
+        model = cls(items, name=config["name"], seed=config["seed"])
+        if config["input_shape"] is not None and not model.built:
+            model.build(_config_shape(config["input_shape"], "input_shape", where))
+        return model
+
 
 class Model(Module):
     """The functional style, ``Model(inputs, outputs)``, built from ``Input`` and layer calls::
@@ -701,8 +716,53 @@ class Model(Module):
             visit(output)
         return order
 
+    @property
+    def is_functional(self) -> bool:
+        """Built from ``Input`` and layer calls (``Model(inputs, outputs)``), not subclassed."""
+        return hasattr(self, "_nodes")
+
+    def get_config(self) -> dict:
+        """A functional model's graph: ``{"name", "seed", "inputs": [shape, ...], "layers": {name: layer},
+        "nodes": [{"layer": name, "inputs": [ref, ...]}, ...], "outputs": [ref, ...], "multi_input",
+        "multi_output"}``, refs "i<k>" naming input k and "n<k>" the output of node k (in call order). A
+        subclassed ``Model`` returns its constructor arguments, as ``Module.get_config``."""
+        if not self.is_functional:
+            return super().get_config()
+        refs = {id(t): f"i{i}" for i, t in enumerate(self._inputs)}
+        refs.update({id(t): f"n{i}" for i, t in enumerate(self._nodes)})
+        layers = {}
+        for node in self._nodes:
+            layers.setdefault(node.layer.name, serialize(node.layer))
+        return {
+            "name": self.name, "seed": self.seed,
+            "inputs": [list(t.sample_shape) for t in self._inputs],
+            "layers": layers,
+            "nodes": [{"layer": n.layer.name, "inputs": [refs[id(t)] for t in n.inputs]} for n in self._nodes],
+            "outputs": [refs[id(t)] for t in self._outputs],
+            "multi_input": self._multi_input, "multi_output": self._multi_output,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects: dict | None = None, model_class=None, where: str = "config"):
+        """The functional model ``get_config`` describes: its layers rebuilt by ``physnn.layers.deserialize``,
+        then called on new ``Input``s node by node. A subclass of Model gets ``cls(**config)``."""
+        if cls is not Model:
+            return super().from_config(config, custom_objects, model_class, where)
+        if not isinstance(config["layers"], dict):
+            raise ValueError(f"{where}: a functional model's layers must be a dict")
+        layers = {name: deserialize(c, custom_objects) for name, c in config["layers"].items()}
+        values = {f"i{i}": SymbolicTensor(_config_shape(shape, f"input {i}", where))
+                  for i, shape in enumerate(config["inputs"])}
+        for i, node in enumerate(config["nodes"]):
+            args = [values[r] for r in node["inputs"]]
+            values[f"n{i}"] = layers[node["layer"]](args if len(args) > 1 else args[0])
+        inputs = [values[f"i{i}"] for i in range(len(config["inputs"]))]
+        outputs = [values[r] for r in config["outputs"]]
+        return Model(inputs if config["multi_input"] else inputs[0],
+                     outputs if config["multi_output"] else outputs[0], name=config["name"], seed=config["seed"])
+
     def call(self, inputs, training=False):
-        if not hasattr(self, "_nodes"):
+        if not self.is_functional:
             return super().call(inputs, training)
         inputs = inputs if self._multi_input else [inputs]
         values = {id(t): v for t, v in zip(self._inputs, inputs)}
@@ -712,3 +772,75 @@ class Model(Module):
         outputs = [values[id(t)] for t in self._outputs]
         return outputs if self._multi_output else outputs[0]
 
+
+# --- the architecture a model file stores (physnn.saving writes and reads the files) -------------------------
+
+
+def _config_shape(value, what: str, where) -> tuple:
+    """A per-sample shape from a configuration: a list of ints >= 1 (None for a free length)."""
+    if not isinstance(value, list) or not all(v is None or (type(v) is int and v >= 1) for v in value):
+        raise ValueError(f"{where}: {what} must be a list of positive integers, got {value!r}")
+    return tuple(value)
+
+
+def _json_shape(shape):
+    """A shape (or a list of shapes, several inputs) as JSON lists; None stays None."""
+    if isinstance(shape, (list, tuple)):
+        return [_json_shape(s) for s in shape]
+    return shape
+
+
+def _item_config(item) -> dict:
+    if isinstance(item, Module):  # a model used as a layer (a nested Sequential, a user Module)
+        return {"class_name": "Module", "config": model_to_config(item)}
+    return serialize(item)
+
+
+def model_to_config(model: Module) -> dict:
+    """The architecture of ``model`` as a JSON-friendly dict, the ``"model"`` entry of a model file:
+    ``{"kind": "Sequential", **model.get_config()}``, ``{"kind": "Functional", **model.get_config()}``, or for
+    a subclassed model ``{"kind": "Subclassed", "name", "seed", "module", "qualname", "config":
+    model.get_config(), "input_shape"}`` (its class by name and its constructor arguments)."""
+    if isinstance(model, Sequential):
+        return {"kind": "Sequential", **model.get_config()}
+    if isinstance(model, Model) and model.is_functional:
+        return {"kind": "Functional", **model.get_config()}
+    cls = type(model)
+    return {"kind": "Subclassed", "name": model.name, "seed": model.seed, "module": cls.__module__,
+            "qualname": cls.__qualname__, "config": model.get_config(), "input_shape": _json_shape(model.input_shape)}
+
+
+def model_from_config(config: dict, custom_objects: dict | None = None, model_class=None, where: str = "config"):
+    """Rebuild the model ``model_to_config`` described (built when it records an input shape).
+
+    Arguments:
+        config: the dict; malformed contents raise ValueError prefixed by ``where`` (or KeyError/TypeError,
+            which ``physnn.load_model`` reports as a malformed configuration).
+        custom_objects: class name -> Layer subclass for ``physnn.layers.deserialize`` (custom layers).
+        model_class: ``model_class(config) -> cls``, the class of a subclassed model's configuration; it
+            decides which classes may be built (``physnn.load_model`` passes its trust rules). Without it a
+            subclassed configuration is refused.
+    """
+    if not isinstance(config, dict):
+        raise ValueError(f"{where}: a model configuration must be a dict, got {type(config).__name__}")
+    kind = config["kind"]
+    body = {k: v for k, v in config.items() if k != "kind"}
+    if kind == "Sequential":
+        return Sequential.from_config(body, custom_objects, model_class, where)
+    if kind == "Functional":
+        return Model.from_config(body, custom_objects, model_class, where)
+    if kind == "Subclassed":
+        if model_class is None:
+            raise ValueError(f"{where}: a subclassed model's configuration needs model_class to name its class")
+        cls = model_class(config)
+        model = cls.from_config(config["config"], custom_objects, model_class, where)
+        model.name, model.seed = config["name"], config["seed"]
+        if config["input_shape"] is not None:
+            shape = config["input_shape"]
+            model.build([_config_shape(s, "input_shape", where) for s in shape] if model.multi_input
+                        else _config_shape(shape, "input_shape", where))
+        return model
+    raise ValueError(f"{where}: unknown model kind {kind!r}")
+
+
+saving.register_engine(Module=Module, to_config=model_to_config, from_config=model_from_config)

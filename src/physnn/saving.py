@@ -30,8 +30,7 @@ import numpy as np
 
 from physnn import _io, activations, costs, initializers, metrics, schedulers
 from physnn.layers.base import Layer
-from physnn.layers.serialize import check_config, deserialize, register_layer, serialize
-from physnn.layers.symbolic import SymbolicTensor
+from physnn.layers.serialize import check_config, register_layer
 from physnn.training.lbfgs import LBFGS
 
 FORMAT = "physnn-model"
@@ -49,6 +48,17 @@ NUMERIC_KINDS = "biufc"  # bool, signed and unsigned integers, floats, complex
 
 # Classes that load_model may rebuild besides physnn's own: "module.qualname" -> Module subclass.
 _MODELS: dict[str, type] = {}
+
+# The model classes and the functions describing their architecture, handed over by the modules that define
+# them when they are imported (physnn.models and physnn.ffnn import this module, never the reverse: no import
+# cycle). "Module": the model base class; "to_config"/"from_config": physnn.models.model_to_config /
+# model_from_config; "FFNN": the course's network.
+_ENGINE: dict = {}
+
+
+def register_engine(**entries) -> None:
+    """Called by physnn.models (Module, to_config, from_config) and physnn.ffnn (FFNN) at import."""
+    _ENGINE.update(entries)
 
 _SCHEDULES = {fn.__name__: fn for fn in (schedulers.exponential_decay, schedulers.step_decay,
                                          schedulers.inverse_time_decay)}
@@ -68,7 +78,7 @@ def register_serializable(cls=None):
     A model file only names its classes; loading builds nothing that was not registered this way, passed
     in ``load_model(path, custom_objects={...})`` or part of physnn.
     """
-    from physnn.models import Module
+    Module = _ENGINE["Module"]
 
     def register(cls):
         if isinstance(cls, type) and issubclass(cls, Layer):
@@ -83,8 +93,7 @@ def register_serializable(cls=None):
 
 def _custom_objects(custom_objects) -> dict:
     """``custom_objects`` checked: class name -> a Module or Layer subclass."""
-    from physnn.models import Module
-
+    Module = _ENGINE["Module"]
     if custom_objects is None:
         return {}
     if not isinstance(custom_objects, dict):
@@ -99,45 +108,9 @@ def _custom_objects(custom_objects) -> dict:
 # --- architecture -----------------------------------------------------------------------------------
 
 
-def _stack_item(item) -> dict:
-    from physnn.models import Module
-
-    if isinstance(item, Module):  # a model used as a layer (a nested Sequential, a user Module)
-        return {"class_name": "Module", "config": _model_config(item)}
-    return serialize(item)
-
-
-def _model_config(model) -> dict:
-    """The architecture of ``model`` as a JSON-friendly dict."""
-    from physnn.models import Model, Sequential
-
-    common = {"name": model.name, "seed": model.seed}
-    if isinstance(model, Sequential):
-        return {"kind": "Sequential", **common, "input_shape": model.input_shape,
-                "layers": [_stack_item(layer) for layer in model._stack]}
-    if isinstance(model, Model) and hasattr(model, "_nodes"):
-        refs = {id(t): f"i{i}" for i, t in enumerate(model._inputs)}
-        refs.update({id(t): f"n{i}" for i, t in enumerate(model._nodes)})
-        layers = {}
-        for node in model._nodes:
-            layers.setdefault(node.layer.name, serialize(node.layer))
-        return {
-            "kind": "Functional", **common,
-            "inputs": [list(t.sample_shape) for t in model._inputs],
-            "layers": layers,
-            "nodes": [{"layer": n.layer.name, "inputs": [refs[id(t)] for t in n.inputs]} for n in model._nodes],
-            "outputs": [refs[id(t)] for t in model._outputs],
-            "multi_input": model._multi_input, "multi_output": model._multi_output,
-        }
-    cls = type(model)
-    return {"kind": "Subclassed", **common, "module": cls.__module__, "qualname": cls.__qualname__,
-            "config": model.get_config(), "input_shape": model.input_shape}
-
-
 def _model_class(config: dict, custom: dict, path):
-    """The registered (or custom_objects) class a subclassed model's config names; ValueError otherwise."""
-    from physnn.models import Module
-
+    """The registered (or custom_objects) class a subclassed model's config names; ValueError otherwise (the
+    trust rule ``model_from_config`` applies to every subclassed model of a file, nested ones included)."""
     module, qualname = config["module"], config["qualname"]
     if not (isinstance(module, str) and isinstance(qualname, str)):
         raise ValueError(f"{path}: a subclassed model's module and qualname must be strings")
@@ -148,16 +121,9 @@ def _model_class(config: dict, custom: dict, path):
             f"{path}: the file names the class {full!r}, which load_model does not rebuild: it builds only "
             f"physnn's classes and those registered with @physnn.register_serializable or passed as "
             f"load_model(path, custom_objects={{{qualname!r}: {qualname}}})")
-    if not (isinstance(cls, type) and issubclass(cls, Module)):
+    if not (isinstance(cls, type) and issubclass(cls, _ENGINE["Module"])):
         raise ValueError(f"{path}: the class {full!r} is not a physnn.Module subclass")
     return cls
-
-
-def _shape(value, what: str, path) -> tuple:
-    """A per-sample shape from a configuration: a list of ints >= 1 (None for a free length)."""
-    if not isinstance(value, list) or not all(v is None or (type(v) is int and v >= 1) for v in value):
-        raise ValueError(f"{path}: {what} must be a list of positive integers, got {value!r}")
-    return tuple(value)
 
 
 def _count_models(config) -> int:
@@ -168,46 +134,10 @@ def _count_models(config) -> int:
                    if isinstance(c, dict) and c.get("class_name") == "Module")
 
 
-def _rebuild(config: dict, custom: dict, path, build: bool = True):
-    from physnn.models import Model, Sequential
-
-    if not isinstance(config, dict):
-        raise ValueError(f"{path}: a model configuration must be a dict, got {type(config).__name__}")
-    kind = config["kind"]
-    if kind == "Sequential":
-        if not isinstance(config["layers"], list):
-            raise ValueError(f"{path}: a Sequential model's layers must be a list")
-        items = [_rebuild(c["config"], custom, path) if isinstance(c, dict) and c.get("class_name") == "Module"
-                 else deserialize(c, custom) for c in config["layers"]]
-        model = Sequential(items, name=config["name"], seed=config["seed"])
-        if config["input_shape"] is not None and not model.built:
-            model.build(_shape(config["input_shape"], "input_shape", path))
-        return model
-    if kind == "Functional":
-        if not isinstance(config["layers"], dict):
-            raise ValueError(f"{path}: a functional model's layers must be a dict")
-        layers = {name: deserialize(c, custom) for name, c in config["layers"].items()}
-        values = {f"i{i}": SymbolicTensor(_shape(shape, f"input {i}", path))
-                  for i, shape in enumerate(config["inputs"])}
-        for i, node in enumerate(config["nodes"]):
-            args = [values[r] for r in node["inputs"]]
-            values[f"n{i}"] = layers[node["layer"]](args if len(args) > 1 else args[0])
-        inputs = [values[f"i{i}"] for i in range(len(config["inputs"]))]
-        outputs = [values[r] for r in config["outputs"]]
-        return Model(inputs if config["multi_input"] else inputs[0],
-                     outputs if config["multi_output"] else outputs[0], name=config["name"], seed=config["seed"])
-    if kind == "Subclassed":
-        cls = _model_class(config, custom, path)
-        check_config(cls, config["config"], f"{path}: model class {cls.__qualname__}")
-        model = cls(**config["config"])
-        model.name, model.seed = config["name"], config["seed"]
-        if config["input_shape"] is not None:
-            multi = getattr(model, "_multi_input", False)
-            shape = config["input_shape"]
-            model.build([_shape(s, "input_shape", path) for s in shape] if multi
-                        else _shape(shape, "input_shape", path))
-        return model
-    raise ValueError(f"{path}: unknown model kind {kind!r}")
+def _rebuild(config, custom: dict, path):
+    """The model a file's configuration describes, through the model classes' from_config; only physnn's
+    classes, registered ones and ``custom`` may be built."""
+    return _ENGINE["from_config"](config, custom, lambda c: _model_class(c, custom, path), str(path))
 
 
 # --- optimiser and loss -------------------------------------------------------------------------------
@@ -284,8 +214,12 @@ def _recompile(model, config, path) -> bool:
 # --- arrays, by layer position ----------------------------------------------------------------------
 
 
+def _layer_names(model) -> list[str]:
+    return [layer.name for layer in model.layers]
+
+
 def _positional(model, by_name: dict) -> list:
-    return [by_name.get(name, {}) for name in model._layers]
+    return [by_name.get(name, {}) for name in _layer_names(model)]
 
 
 def _opt_positional(model, opt_state) -> dict:
@@ -297,7 +231,7 @@ def _opt_positional(model, opt_state) -> dict:
 
 
 def _by_name(model, positional: list, keep) -> dict:
-    return {name: p for name, p in zip(model._layers, positional) if name in keep}
+    return {name: p for name, p in zip(_layer_names(model), positional) if name in keep}
 
 
 def _flatten(prefix: str, tree) -> dict[str, np.ndarray]:
@@ -379,8 +313,7 @@ def _ffnn_config(net) -> dict:
 
 
 def _restore_ffnn(config: dict, arrays: dict[str, np.ndarray], path):
-    from physnn.ffnn import FFNN
-
+    FFNN = _ENGINE["FFNN"]
     check_config(FFNN, {k: v for k, v in config.items() if k != "kind"}, "FFNN")
     functions = {}
     for key, known in (("hidden_func", _FFNN_ACTIVATIONS), ("output_func", _FFNN_ACTIVATIONS),
@@ -429,14 +362,12 @@ def save_model(model, path, include_optimizer: bool = True) -> Path:
     ``PhysicsGuidedLoss``, a metric callable) raises ValueError naming it; ``include_optimizer=False``
     saves the rest, and the loaded model is then uncompiled.
     """
-    from physnn.ffnn import FFNN
-
-    if isinstance(model, FFNN):  # (its optimiser state is made afresh by every fit: there is none to keep)
+    if isinstance(model, _ENGINE["FFNN"]):  # (its optimiser state is made afresh by every fit: there is none to keep)
         return _save_ffnn(model, _target(path))
     if not model.built:
         raise ValueError(f"model '{model.name}' is not built; nothing to save")
     path = _target(path)
-    config = {"format": FORMAT, "version": VERSION, "model": _model_config(model),
+    config = {"format": FORMAT, "version": VERSION, "model": _ENGINE["to_config"](model),
               "layer_types": [type(layer).__name__ for layer in model.layers],
               "compile": _compile_state(model) if include_optimizer else None,
               "dtype": _float_dtype(model.params), "fits": int(model._fits)}
@@ -622,7 +553,7 @@ def _restore(config: dict, arrays: dict[str, np.ndarray], custom: dict, path):
             fresh = model._optimizer_fn.init(model.trainable_params())
             template = _opt_positional(model, fresh)
             filled = _fill("opt", template, arrays, path)
-            layer_names = list(model._layers)
+            layer_names = _layer_names(model)
             by_name = {k: ({n: p for n, p in zip(layer_names, v)} if isinstance(v, list) else v)
                        for k, v in filled.items()}
             model.opt_state = type(fresh)(**by_name) if hasattr(fresh, "_asdict") else by_name

@@ -109,7 +109,7 @@ def _window_function(model, length: int | None, features: int):
     if isinstance(model, Module):
         if not model.built:
             raise ValueError("extrapolate: the model is not built; fit it first")
-        if getattr(model, "_multi_input", False):
+        if model.multi_input:
             raise ValueError("extrapolate: the model takes several inputs; it needs one window of the series")
         shape = tuple(model.input_shape)
         if len(shape) == 2:  # recurrent: [L, features]
