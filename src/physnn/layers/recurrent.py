@@ -18,6 +18,7 @@ from physnn.activations import get_activation
 from physnn.layers._utils import add_bias
 from physnn.layers.base import Layer
 from physnn.layers.dense import check_positive_int
+from physnn.layers.serialize import deserialize, serialize
 
 
 class _Recurrent(Layer):
@@ -312,16 +313,12 @@ class Bidirectional(Layer):
 
     def get_config(self):
         """{"layer": {"class_name", "config"} of the wrapped layer, "merge_mode", "name"} (and "trainable")."""
-        from physnn.layers.serialize import serialize
-
         config = super().get_config()  # name, and trainable when False
         config["layer"] = serialize(self.layer)
         return config
 
     @classmethod
     def from_config(cls, config):
-        from physnn.layers.serialize import deserialize
-
         config = dict(config)
         if isinstance(config["layer"], dict):
             config["layer"] = deserialize(config["layer"])
