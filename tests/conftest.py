@@ -1,0 +1,10 @@
+"""Strict JAX for the whole suite (equinox's habit): implicit rank promotion is an error.
+
+``x @ W + b`` with ``b`` of shape [n] and ``x`` [batch, n] broadcasts silently in NumPy; under
+``jax_numpy_rank_promotion="raise"`` it raises, so library code must broadcast explicitly
+(``b[None, :]``, ``jnp.expand_dims``). A slip such as adding [n] to [n, 1] (which makes [n, n]) is then caught.
+"""
+
+import jax
+
+jax.config.update("jax_numpy_rank_promotion", "raise")
