@@ -94,6 +94,9 @@ def test_every_registered_layer_passes_the_harness(name, tmp_path):
 
 
 def _import_every_physnn_module():
+    from physnn.experiments import registry
+
+    registry.all_experiments()  # first, in tour order: the experiment registry keeps the order of import
     for module in pkgutil.walk_packages(physnn.__path__, "physnn."):
         importlib.import_module(module.name)
 
