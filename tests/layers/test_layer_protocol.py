@@ -104,7 +104,9 @@ def _roundtrip(layer):
     return data, deserialize(data)
 
 
-def test_serialize_roundtrip_every_registered_layer():
+def test_serialize_roundtrip_configuration_variants():
+    """Non-default arguments (regularisers, padding, merge modes...); every registered layer's round trip with
+    its default configuration is in the harness (test_harness.py)."""
     examples = [Dense(3, activation=RELU, kernel_regularizer=L2(0.1)), Conv1D(2, 3),
                 Conv2D(2, (3, 1), 2, "same"), MaxPooling2D(3, 2, "same"), Flatten(), Reshape((2, -1)),
                 UpSampling2D((2, 3)), Dropout(0.2, 3),
