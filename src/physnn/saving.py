@@ -60,6 +60,15 @@ def register_engine(**entries) -> None:
     """Called by physnn.models (Module, to_config, from_config) and physnn.ffnn (FFNN) at import."""
     _ENGINE.update(entries)
 
+
+# "kind" of a file's model -> (config, arrays, path) -> the object, for physnn's models outside the engine's
+# classes (physnn.reservoir registers "ESN" at import); they use write_file / read_file like every model.
+_FILE_KINDS: dict = {}
+
+
+def register_file_kind(kind: str, restore) -> None:
+    _FILE_KINDS[kind] = restore
+
 _SCHEDULES = {fn.__name__: fn for fn in (schedulers.exponential_decay, schedulers.step_decay,
                                          schedulers.inverse_time_decay)}
 _OPTIMIZERS = {cls.__name__: cls for cls in (*schedulers.SCHEDULERS.values(), LBFGS)}
@@ -338,10 +347,12 @@ def _save_ffnn(net, path: Path) -> Path:
     config = {"format": FORMAT, "version": VERSION, "model": _ffnn_config(net), "layer_types": [],
               "compile": None, "dtype": dtype, "fits": int(net._fits)}
     arrays = _flatten("weights", list(net.weights))
-    return _write_model_file(path, config, arrays)
+    return write_file(path, config, arrays)
 
 
-def _write_model_file(path: Path, config: dict, arrays: dict[str, np.ndarray]) -> Path:
+def write_file(path: Path, config: dict, arrays: dict[str, np.ndarray]) -> Path:
+    """Write a physnn file atomically: the JSON ``config`` and the numeric ``arrays`` in an .npz archive with a
+    SHA-256 checksum over both (it detects damage, not tampering). Every physnn model file goes through it."""
     config_text = json.dumps(config, sort_keys=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     members = {"__config__": np.frombuffer(config_text.encode(), np.uint8),
@@ -376,7 +387,7 @@ def save_model(model, path, include_optimizer: bool = True) -> Path:
     if model.opt_state is not None and config["compile"] is not None:
         arrays.update(_flatten("opt", _opt_positional(model, model.opt_state)))
         config["has_opt_state"] = True
-    return _write_model_file(path, config, arrays)
+    return write_file(path, config, arrays)
 
 
 # --- reading ------------------------------------------------------------------------------------------
@@ -491,6 +502,20 @@ def load_model(path, custom_objects: dict | None = None):
     """
     path = _find(path)
     custom = _custom_objects(custom_objects)
+    config, arrays = read_file(path)
+    kind = config["model"].get("kind") if isinstance(config.get("model"), dict) else None
+    if kind in _FILE_KINDS:  # models of other physnn modules (the echo state network)
+        return _FILE_KINDS[kind](config, arrays, path)
+    try:
+        return _restore(config, arrays, custom, path)
+    except (KeyError, TypeError, AttributeError, IndexError) as err:  # crafted contents of a valid file
+        raise ValueError(f"{path}: malformed model configuration ({type(err).__name__}: {err})") from err
+
+
+def read_file(path) -> tuple[dict, dict[str, np.ndarray]]:
+    """(config, arrays) of a physnn file, every limit checked before anything large is read, the checksum
+    verified and the format and version checked; ValueError for anything else."""
+    path = Path(path)
     arrays = _read_archive(path)
     if "__config__" not in arrays or "__checksum__" not in arrays:
         raise ValueError(f"{path} is not a physnn model file (no configuration or checksum)")
@@ -507,10 +532,7 @@ def load_model(path, custom_objects: dict | None = None):
     config = _parse_config(config_array.tobytes(), path)
     if config.get("format") != FORMAT or config.get("version") != VERSION:
         raise ValueError(f"{path}: unsupported format {config.get('format')!r} version {config.get('version')!r}")
-    try:
-        return _restore(config, arrays, custom, path)
-    except (KeyError, TypeError, AttributeError, IndexError) as err:  # crafted contents of a valid file
-        raise ValueError(f"{path}: malformed model configuration ({type(err).__name__}: {err})") from err
+    return config, arrays
 
 
 def _restore(config: dict, arrays: dict[str, np.ndarray], custom: dict, path):
@@ -561,4 +583,4 @@ def _restore(config: dict, arrays: dict[str, np.ndarray], custom: dict, path):
     return model
 
 
-__all__ = ["load_model", "register_serializable", "save_model"]
+__all__ = ["load_model", "read_file", "register_file_kind", "register_serializable", "save_model", "write_file"]

@@ -28,10 +28,6 @@ contexts. With ``dtype="float64"`` (the default) the runs execute in float64 (``
 
 from __future__ import annotations
 
-import hashlib
-import io
-import json
-import zipfile
 from functools import partial
 from pathlib import Path
 
@@ -39,12 +35,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from physnn import _cache, _checks, _io
+from physnn import _cache, _checks, saving
 from physnn.reservoir.matrices import check_hyperparameters, reservoir_matrices
 
 __all__ = ["ESN", "load_esn", "ridge_solve"]
 
-FORMAT, VERSION = "physnn-esn", 1
 MAX_STEPS = _checks.MAX_EXTRAPOLATE_STEPS
 
 
@@ -378,8 +373,9 @@ class ESN:
 
     def save(self, path) -> Path:
         """Write the ESN (hyperparameters as JSON, W, W_in, W_out and the carried state as float64 arrays) to
-        ``path`` (".npz" appended when it has no suffix) atomically (``physnn._io.write_atomically``: a temporary
-        file in the same directory, flushed, fsynced and renamed over ``path``). Returns the path written."""
+        ``path`` (".npz" appended when it has no suffix) as a physnn model file (``physnn.saving.write_file``:
+        checksummed, written atomically through a temporary file renamed over ``path``); ``load_esn`` and
+        ``physnn.load_model`` read it. Returns the path written."""
         if self.W is None:
             raise ValueError("ESN.save: nothing to save yet; call fit(u, y) or build(n_inputs) first")
         path = Path(path)
@@ -392,75 +388,55 @@ class ESN:
         if self._last_output is not None:
             arrays["last_output"] = np.asarray(self._last_output)
         arrays = {k: np.ascontiguousarray(v, np.float64) for k, v in arrays.items()}
-        config = {"format": FORMAT, "version": VERSION, "config": self.config, "n_inputs": self.n_inputs,
-                  "arrays": {k: list(v.shape) for k, v in arrays.items()}}
-        text = json.dumps(config, sort_keys=True)
-        members = {"__config__": np.frombuffer(text.encode(), np.uint8),
-                   "__checksum__": np.frombuffer(_checksum(text, arrays).encode(), np.uint8), **arrays}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _io.write_atomically(path, lambda f: np.savez(f, **members))
-        return path
-
-
-def _checksum(text: str, arrays: dict) -> str:
-    digest = hashlib.sha256(text.encode())
-    for name in sorted(arrays):
-        a = np.ascontiguousarray(arrays[name])
-        digest.update(f"{name}|{a.dtype.str}|{a.shape}".encode())
-        digest.update(a.tobytes())
-    return digest.hexdigest()
+        config = {"format": saving.FORMAT, "version": saving.VERSION, "dtype": "float64",
+                  "model": {"kind": "ESN", "config": self.config, "n_inputs": self.n_inputs}}
+        return saving.write_file(path, config, arrays)
 
 
 def load_esn(path) -> ESN:
-    """Read an ESN written by ``ESN.save``: the configuration is checked, every array's size is checked
-    against it before reading (``allow_pickle=False``), and the SHA-256 checksum is verified; any mismatch is
-    a ValueError."""
+    """Read an ESN written by ``ESN.save`` (``physnn.load_model`` reads it too): the file is read and checked
+    by ``physnn.saving.read_file`` (sizes bounded before reading, numeric arrays only, checksum), then the
+    configuration and every array's shape and dtype are checked; any mismatch is a ValueError."""
     path = Path(path)
     if not path.exists() and path.with_name(path.name + ".npz").exists():
         path = path.with_name(path.name + ".npz")
     if not path.is_file():
         raise ValueError(f"load_esn: {path}: no such file")
     try:
-        with zipfile.ZipFile(path) as archive:
-            sizes = {info.filename: info.file_size for info in archive.infolist()}
-            if sizes.get("__config__.npy", 1 << 30) > 1 << 20:
-                raise ValueError("no (or an oversized) configuration")
-            raw = np.load(io.BytesIO(archive.read("__config__.npy")), allow_pickle=False)
-            meta = json.loads(raw.tobytes().decode("utf-8"))
-            if not (isinstance(meta, dict) and meta.get("format") == FORMAT and meta.get("version") == VERSION):
-                raise ValueError(f"not a {FORMAT} file of version {VERSION}")
-            esn = ESN(**meta["config"])
-            n_in = _checks.count("n_inputs", meta["n_inputs"])
-            N = esn.units
-            expected = {"W": [N, N], "W_in": [N, 1 + n_in], "state": [N]}
-            declared = meta["arrays"]
-            if not isinstance(declared, dict) or not {"W", "W_in"} <= set(declared) <= {
-                    "W", "W_in", "W_out", "state", "last_output"}:
-                raise ValueError(f"unexpected arrays {declared!r}")
-            if "W_out" in declared:
-                n_out = declared["W_out"][0] if isinstance(declared["W_out"], list) else None
-                n_out = _checks.count("n_out", n_out)
-                expected.update(W_out=[n_out, 1 + n_in + N], last_output=[n_out])
-            arrays = {}
-            for name, shape in declared.items():
-                if shape != expected.get(name) or f"{name}.npy" not in sizes:
-                    raise ValueError(f"array {name!r} declared with shape {shape}, expected {expected.get(name)}")
-                if sizes[f"{name}.npy"] > 8 * int(np.prod(shape)) + 1024:
-                    raise ValueError(f"array {name!r} is larger than its shape {shape} needs")
-                array = np.load(io.BytesIO(archive.read(f"{name}.npy")), allow_pickle=False)
-                if array.dtype != np.float64 or list(array.shape) != shape:
-                    raise ValueError(f"array {name!r} has dtype {array.dtype} and shape {array.shape}, expected "
-                                     f"float64 {shape}")
-                arrays[name] = array
-            checksum = np.load(io.BytesIO(archive.read("__checksum__.npy")), allow_pickle=False).tobytes().decode()
+        config, arrays = saving.read_file(path)
+    except ValueError as err:
+        raise ValueError(f"load_esn: {err}") from None
+    return _from_file(config, arrays, path)
+
+
+def _from_file(config: dict, arrays: dict, path) -> ESN:
+    """The ESN of a checked file's (config, arrays)."""
+    try:
+        meta = config["model"]
+        if not (isinstance(meta, dict) and meta.get("kind") == "ESN" and isinstance(meta.get("config"), dict)):
+            raise ValueError("not an ESN file")
+        esn = ESN(**meta["config"])
+        n_in = _checks.count("n_inputs", meta["n_inputs"])
+        N = esn.units
+        expected = {"W": (N, N), "W_in": (N, 1 + n_in), "state": (N,)}
+        if not {"W", "W_in"} <= set(arrays) <= {"W", "W_in", "W_out", "state", "last_output"}:
+            raise ValueError(f"unexpected arrays {sorted(arrays)}")
+        if "W_out" in arrays:
+            n_out = _checks.count("n_out", arrays["W_out"].shape[0] if arrays["W_out"].ndim == 2 else None)
+            expected.update(W_out=(n_out, 1 + n_in + N), last_output=(n_out,))
+        for name, array in arrays.items():
+            if array.dtype != np.float64 or array.shape != expected[name]:
+                raise ValueError(f"array {name!r} has dtype {array.dtype} and shape {array.shape}, expected "
+                                 f"float64 {expected[name]}")
     except ValueError as err:
         raise ValueError(f"load_esn: {path}: {err}") from None
-    except Exception as err:  # zipfile, KeyError, json, unicode, ...
-        raise ValueError(f"load_esn: {path} is not a readable ESN file ({type(err).__name__}: {err})") from None
-    if checksum != _checksum(raw.tobytes().decode("utf-8"), arrays):
-        raise ValueError(f"load_esn: {path}: checksum mismatch (the file is damaged)")
+    except (KeyError, TypeError) as err:  # crafted contents of a valid file
+        raise ValueError(f"load_esn: {path}: malformed ESN configuration ({type(err).__name__}: {err})") from None
     esn.W, esn.W_in = arrays["W"], arrays["W_in"]
     esn.W_out = arrays.get("W_out")
     esn.state = arrays.get("state")
     esn._last_output = arrays.get("last_output")
     return esn
+
+
+saving.register_file_kind("ESN", _from_file)
