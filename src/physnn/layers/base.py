@@ -185,6 +185,15 @@ class Layer:
             f"got {tuple(received)}"
         )
 
+    def sequence_output_shape(self, input_shape) -> tuple:
+        """For a recurrent layer (``units``, ``return_sequences``) on (time, features): (time, units) for the
+        whole sequence, else (units,); a ValueError naming the layer for another shape."""
+        input_shape = tuple(input_shape)
+        self.expect_ndim(input_shape, 2, "(time, features)")
+        if input_shape[1] is None:
+            raise self.shape_error("(time, features) with a known number of features", input_shape)
+        return (input_shape[0], self.units) if self.return_sequences else (self.units,)
+
     def expect_ndim(self, input_shape, ndim: int, expected: str):
         if len(input_shape) != ndim:
             raise self.shape_error(expected, input_shape)

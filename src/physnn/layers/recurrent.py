@@ -43,11 +43,7 @@ class _Recurrent(Layer):
     # --- shapes and parameters ------------------------------------------------------------------------
 
     def output_shape(self, input_shape):
-        input_shape = tuple(input_shape)
-        self.expect_ndim(input_shape, 2, "(time, features)")
-        if input_shape[1] is None:
-            raise self.shape_error("(time, features) with a known number of features", input_shape)
-        return (input_shape[0], self.units) if self.return_sequences else (self.units,)
+        return self.sequence_output_shape(input_shape)
 
     def _bias(self):
         return initializers.zeros((self.gates * self.units,))

@@ -52,11 +52,7 @@ class Reservoir(Layer):
         return ("W",) if self.train_input else ("W", "W_in")
 
     def output_shape(self, input_shape):
-        input_shape = tuple(input_shape)
-        self.expect_ndim(input_shape, 2, "(time, features)")
-        if input_shape[1] is None:
-            raise self.shape_error("(time, features) with a known number of features", input_shape)
-        return (input_shape[0], self.units) if self.return_sequences else (self.units,)
+        return self.sequence_output_shape(input_shape)
 
     def init(self, rng, input_shape):
         self.output_shape(input_shape)
