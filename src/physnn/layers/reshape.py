@@ -67,6 +67,27 @@ class Reshape(Layer):
         return jnp.reshape(x, (x.shape[0], *self.output_shape(x.shape[1:])))
 
 
+class UpSampling1D(Layer):
+    """Nearest-neighbour upsampling of [batch, T, C] to [batch, T s, C]: y[t, c] = x[floor(t / s), c].
+
+    Arguments:
+        size: the repetition factor of the steps (default 2), an integer >= 1.
+    """
+
+    def __init__(self, size=2, name=None):
+        super().__init__(name)
+        self.size = normalize_tuple(size, 1, "size", "UpSampling1D")[0]
+
+    def output_shape(self, input_shape):
+        input_shape = tuple(input_shape)
+        self.expect_ndim(input_shape, 2, "(steps, channels)")
+        steps, channels = input_shape
+        return (None if steps is None else steps * self.size, channels)
+
+    def apply(self, params, x, *, key=None, training=False):
+        return jnp.repeat(x, self.size, axis=1)
+
+
 class UpSampling2D(Layer):
     """Nearest-neighbour upsampling of [batch, H, W, C] to [batch, H sh, W sw, C]:
 
