@@ -11,16 +11,18 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from physnn import _cache, _checks
+from physnn import _cache, _checks, schedulers
 from physnn.evolve import strategies as S
 
 MAX_POPSIZE = 10**6
 MAX_GENERATIONS = 10**7
 
 
-class Evolver:
+class Evolver(schedulers.Scheduler):
     """Base of the strategy objects: hyperparameters checked on construction (ValueError naming the argument),
-    ``strategy(n)`` builds the pure ``Strategy`` for n parameters."""
+    ``strategy(n)`` builds the pure ``Strategy`` for n parameters. As an optimiser of the engine
+    (``model.compile(optimizer=evolve.OpenES(...))``) ``functional()`` gives the ``FullBatchOptimizer`` of
+    ``physnn.evolve.optimizer.evolution_optimizer``: one generation per epoch on the whole training set."""
 
     name = ""
 
@@ -30,8 +32,23 @@ class Evolver:
         self.popsize = popsize
         self.sigma = _checks.real("sigma", sigma, low=0, low_open=True)
         self.seed = _checks.seed("seed", seed)
+        self._state = None
 
     _min_popsize = 2
+
+    @property
+    def eta(self) -> float:
+        """The step scale the trainer reports: Adam's learning rate for OpenES, sigma otherwise."""
+        return getattr(self, "learning_rate", self.sigma)
+
+    def functional(self):
+        from physnn.evolve.optimizer import evolution_optimizer
+
+        return evolution_optimizer(self)
+
+    def update_change(self, gradient, params=None):
+        raise ValueError(f"{type(self).__name__} needs the loss function, not a gradient: train with "
+                         "model.compile(optimizer=...) and fit, or use evolve.minimize")
 
     def strategy(self, n: int) -> S.Strategy:  # pragma: no cover - every subclass overrides
         raise NotImplementedError

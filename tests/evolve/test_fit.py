@@ -1,0 +1,44 @@
+"""An evolution strategy as an optimiser of the one engine: model.compile(optimizer=evolve.OpenES(...)); fit
+runs one generation per epoch on the whole training set (a FullBatchOptimizer), no gradient used."""
+
+import jax
+import numpy as np
+import pytest
+
+import physnn
+from physnn import evolve
+from physnn.layers import Dense, Input
+
+
+def _data():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (128, 2)).astype(np.float32)
+    return x, (np.sin(2 * x[:, :1]) + x[:, 1:] ** 2).astype(np.float32)
+
+
+def _fit(seed):
+    x, y = _data()
+    model = physnn.Sequential([Input((2,)), Dense(16, activation="tanh"), Dense(1)], seed=0)
+    model.compile(optimizer=evolve.OpenES(popsize=64, sigma=0.05, learning_rate=0.03, seed=seed), loss="mse")
+    return model, model.fit(x, y, epochs=200, verbose=0).history["loss"]
+
+
+def test_openai_es_trains_a_model_through_compile_and_fit():
+    model, loss = _fit(seed=0)
+    # measured: 2.03 -> 3.4e-3 (seeds 0-2 of the strategy: <= 4.7e-3)
+    assert loss[0] > 1.0 and loss[-1] < 0.02
+    x, y = _data()
+    assert float(np.mean((np.asarray(model.predict(x)) - y) ** 2)) < 0.02
+    again, loss_again = _fit(seed=0)
+    np.testing.assert_array_equal(loss_again, loss)
+    for a, b in zip(physnn_leaves(model), physnn_leaves(again)):
+        np.testing.assert_array_equal(a, b)
+
+
+def physnn_leaves(model):
+    return [np.asarray(leaf) for leaf in jax.tree_util.tree_leaves(model.params)]
+
+
+def test_strategy_objects_refuse_a_gradient_alone():
+    with pytest.raises(ValueError, match="loss function"):
+        evolve.OpenES().update_change(np.zeros(3))
