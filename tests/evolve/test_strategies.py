@@ -31,19 +31,21 @@ def staircase(x):
 
 
 # strategy, options, sphere n=10 after 100 generations (f0 = 10; measured worst of seeds 0-4),
-# Rosenbrock n from x0 = 0 after 150 generations (f0 = n - 1), its threshold (measured worst)
+# Rosenbrock n from x0 = 0 (f0 = n - 1) after `generations`, its threshold (measured worst). CMA-ES runs the issue's
+# 10-D target f < 1e-8: reached in generations 282-293 at popsize 32 (seeds 0-4; 533-704 at the default 10)
 TABLE = [
-    ("openai_es", {"sigma": 0.1, "learning_rate": 0.05}, 1e-2, 2, 0.3),   # 1.3e-3; 9.5e-2
-    ("snes", {}, 1e-6, 3, 1.0),                                          # 1.4e-7; 0.35
-    ("sep_cma_es", {}, 1e-12, 4, 1.2),                                    # 7.4e-15; 0.45
-    ("cma_es", {}, 1e-8, 5, 1e-8),                                        # 3.0e-10; 6.0e-13
-    ("ga", {"sigma": 0.1}, 0.1, 2, 3e-3),                                 # 2.2e-2; 9.4e-5
+    ("openai_es", {"sigma": 0.1, "learning_rate": 0.05}, 1e-2, 2, 150, 0.3),   # 1.3e-3; 9.5e-2
+    ("snes", {}, 1e-6, 3, 150, 1.0),                                          # 1.4e-7; 0.35
+    ("sep_cma_es", {}, 1e-12, 4, 150, 1.2),                                    # 7.4e-15; 0.45
+    ("cma_es", {}, 1e-8, 10, 400, 1e-8),                                       # 3.0e-10; 2.1e-12
+    ("ga", {"sigma": 0.1}, 0.1, 2, 150, 3e-3),                                 # 2.2e-2; 9.4e-5
 ]
 IDS = [row[0] for row in TABLE]
 
 
-@pytest.mark.parametrize("name, options, sphere_below, n, rosen_below", TABLE, ids=IDS)
-def test_sphere_reaches_threshold_and_same_seed_same_numbers(name, options, sphere_below, n, rosen_below):
+@pytest.mark.parametrize("name, options, sphere_below, n, generations, rosen_below", TABLE, ids=IDS)
+def test_sphere_reaches_threshold_and_same_seed_same_numbers(name, options, sphere_below, n, generations,
+                                                              rosen_below):
     x0 = {"w": np.ones(10, np.float32)}
     result = evolve.minimize(sphere, x0, strategy=name, generations=100, popsize=32, seed=0, **options)
     assert result.loss < sphere_below
@@ -61,10 +63,10 @@ def test_sphere_reaches_threshold_and_same_seed_same_numbers(name, options, sphe
     assert not np.array_equal(other.history["best"], best)
 
 
-@pytest.mark.parametrize("name, options, sphere_below, n, rosen_below", TABLE, ids=IDS)
-def test_rosenbrock_reaches_threshold(name, options, sphere_below, n, rosen_below):
-    result = evolve.minimize(rosenbrock, np.zeros(n, np.float32), strategy=name, generations=150, popsize=32,
-                             seed=0, **options)
+@pytest.mark.parametrize("name, options, sphere_below, n, generations, rosen_below", TABLE, ids=IDS)
+def test_rosenbrock_reaches_threshold(name, options, sphere_below, n, generations, rosen_below):
+    result = evolve.minimize(rosenbrock, np.zeros(n, np.float32), strategy=name, generations=generations,
+                             popsize=32, seed=0, **options)
     assert result.loss < rosen_below < n - 1
 
 
