@@ -102,6 +102,7 @@ def test_centred_ranks_put_non_finite_fitness_last():
     (lambda: evolve.OpenES(sigma=float("nan")), "sigma"),
     (lambda: evolve.OpenES(learning_rate=-1.0), "learning_rate"),
     (lambda: evolve.OpenES(weight_decay=-0.1), "weight_decay"),
+    (lambda: evolve.openai_es(4, popsize=5, sigma=0.1), "popsize"),
     (lambda: evolve.SNES(eta_sigma=0.0), "eta_sigma"),
     (lambda: evolve.SNES(sigma=-1.0), "sigma"),
     (lambda: evolve.CMAES(popsize=3), "popsize"),

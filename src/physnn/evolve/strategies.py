@@ -100,6 +100,8 @@ def openai_es(n: int, popsize: int, sigma: float, learning_rate: float = 0.05, w
     Returns:
         ``Strategy`` with state ``OpenESState(mean, sigma, opt_state, best_x, best_f, generation)``.
     """
+    if popsize < 2 or popsize % 2:
+        raise ValueError(f"popsize must be even and >= 2 for OpenAI-ES (antithetic pairs), received {popsize!r}")
     opt = schedulers.adam(learning_rate)
     half = popsize // 2
 
