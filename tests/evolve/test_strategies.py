@@ -165,19 +165,20 @@ def test_cma_es_generation_matches_numpy_reference_in_float64():
     n, lam = 4, 8
     with jax.enable_x64(True):
         strategy = S.cma_es(n, lam, sigma=0.5)
-        state = strategy.init(jnp.asarray(rng.normal(size=n)), jax.random.PRNGKey(0))
-        # a non-trivial start: a random covariance and evolution paths, as after some generations
+        # a non-trivial state (NumPy, no eager programs): a random covariance and evolution paths, as after
+        # some generations
+        m0 = rng.normal(size=n)
         A = rng.normal(size=(n, n))
         C0 = A @ A.T + n * np.eye(n)
         evals, B = np.linalg.eigh(C0)
         p_s0, p_c0 = rng.normal(size=n), rng.normal(size=n)
-        state = state._replace(C=jnp.asarray(C0), B=jnp.asarray(B), D=jnp.asarray(np.sqrt(evals)),
-                               p_sigma=jnp.asarray(p_s0), p_c=jnp.asarray(p_c0), generation=jnp.asarray(3))
-        X = np.asarray(state.mean)[None, :] + 0.5 * rng.normal(size=(lam, n))
-        population = jnp.asarray(X)
+        state = S.CMAState(m0, np.float64(0.5), C0, B, np.sqrt(evals), p_s0, p_c0, m0, np.float64(np.inf),
+                           np.int32(3))
+        X = m0[None, :] + 0.5 * rng.normal(size=(lam, n))
+        population = X
         f = np.sum(X ** 2, axis=1)
-        new = jax.jit(strategy.tell)(state, population, jnp.asarray(f))
-        m, sigma, C, p_s, p_c = numpy_cma_generation(np.asarray(state.mean), 0.5, C0, p_s0, p_c0, X, f, 3)
+        new = jax.jit(strategy.tell)(state, population, f)
+        m, sigma, C, p_s, p_c = numpy_cma_generation(m0, 0.5, C0, p_s0, p_c0, X, f, 3)
         for got, want in [(new.mean, m), (new.sigma, sigma), (new.C, C), (new.p_sigma, p_s), (new.p_c, p_c)]:
             assert np.asarray(got).dtype == np.float64
             np.testing.assert_allclose(np.asarray(got), want, rtol=1e-10, atol=1e-12)
