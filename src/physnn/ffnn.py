@@ -20,11 +20,20 @@ import numpy as np
 
 from physnn import _checks, initializers, saving
 from physnn.activations import identity, sigmoid, softmax
-from physnn.callbacks import Callback, History, ProgressBar
+from physnn.callbacks import History, ProgressBar
 from physnn.costs import CLASSIFICATION_COSTS, CostOLS, call_cost
 from physnn.metrics import accuracy
 from physnn.schedulers import Scheduler, as_functional
-from physnn.training import TrainState, course_layout, fit_loop, fit_seed, flat_jit, make_epoch, prepare_array
+from physnn.training import (
+    TrainState,
+    check_callbacks,
+    course_layout,
+    fit_loop,
+    fit_seed,
+    flat_jit,
+    make_epoch,
+    prepare_array,
+)
 
 
 def _seed_or_fresh(seed):
@@ -252,8 +261,6 @@ class FFNN:
         if not (isinstance(scheduler, Scheduler) or (hasattr(scheduler, "init") and hasattr(scheduler, "update"))):
             raise ValueError(f"scheduler must be a physnn Scheduler such as Adam(0.01) or Constant(0.1), "
                              f"got {scheduler!r}")
-        if isinstance(batches, bool):
-            raise ValueError(f"batches must be an integer between 1 and the number of samples, got {batches!r}")
         n = X.shape[0]
         check_training_memory(self.dimensions, max(n, 0 if X_val is None else X_val.shape[0]))
         layout = course_layout(n, batches)
@@ -264,9 +271,6 @@ class FFNN:
             self._compiled = {signature: self._epoch_function(optimizer, n, layout, has_val)}
         run = self._compiled[signature]
 
-        if callbacks is not None and not (isinstance(callbacks, (list, tuple))
-                                          and all(isinstance(c, Callback) for c in callbacks)):
-            raise ValueError(f"callbacks must be a list of Callback objects, got {callbacks!r}")
         params = self.params
         self.opt_state = optimizer.init(params)  # the course's schedulers start afresh in every fit
         # the course network's fits draw streams 1, 2, ... of its seed (Module's: 0, 1, ...)
@@ -276,19 +280,17 @@ class FFNN:
         X, t, X_val, t_val, lam = jax.device_put((X, t, X_val, t_val, lam))
 
         history = History()
-        callbacks = [*(callbacks or []), history]
+        callbacks = [*check_callbacks(callbacks), history]
         if verbose:
             callbacks.append(ProgressBar(epochs, "FFNN"))
-        finite = [params]  # the parameters of the last epoch with finite scores
 
         def set_carry(carry):
             self.params, self.opt_state = carry.params, carry.opt_state
-            finite[0] = carry.params
 
         fit_loop(lambda carry, epoch: run(carry, X, t, X_val, t_val, seed, epoch, lam),
                  get_carry=lambda: TrainState(self.params, self.opt_state, {}), set_carry=set_carry, model=self,
                  epochs=epochs, callbacks=callbacks, hint=f" (eta={getattr(scheduler, 'eta', '?')})",
-                 diagnose=lambda: self._divergence_cause(finite[0], X))
+                 diagnose=lambda: self._divergence_cause(self.params, X))
         names = {"train_error": "train_errors", "val_error": "val_errors", "train_acc": "train_accs",
                  "val_acc": "val_accs"}
         return {names[k]: np.asarray(v) for k, v in history.history.items() if k in names}

@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from physnn import _cache, _checks, initializers, saving
-from physnn.callbacks import Callback, History, ProgressBar
+from physnn.callbacks import History, ProgressBar
 from physnn.costs import accepted_kwargs, as_loss, call_loss
 from physnn.layers.base import Layer
 from physnn.layers.context import LayerContext, _stack, add_loss
@@ -32,6 +32,7 @@ from physnn.metrics import get_metric
 from physnn.schedulers import as_functional, get_optimizer
 from physnn.training import (
     TrainState,
+    check_callbacks,
     fit_loop,
     fit_seed,
     flat_jit,
@@ -329,9 +330,6 @@ class Module:
         if seed is not None:
             seed = _checks.seed("seed", seed)
         _checks.flag("shuffle", shuffle)
-        if callbacks is not None and not (isinstance(callbacks, (list, tuple))
-                                          and all(isinstance(c, Callback) for c in callbacks)):
-            raise ValueError(f"callbacks must be a list of Callback objects, got {callbacks!r}")
         self._check_pair(x, y, "x", "y")
         if isinstance(validation_split, bool) or not (isinstance(validation_split, (int, float, np.floating))
                                                        and 0.0 <= validation_split < 1.0):
@@ -365,17 +363,18 @@ class Module:
             self.reset_states(layout.batch_size)
         frozen = self._frozen()
         trainable = self.trainable_params()
-        if isinstance(self.opt_state, dict):  # a state edited as a dict ({**opt_state, "scale": s}): its NamedTuple
-            self.opt_state = type(jax.eval_shape(self._optimizer_fn.init, trainable))(**self.opt_state)
-        if self.opt_state is None or (jax.tree_util.tree_structure(self.opt_state) !=
-                                      jax.tree_util.tree_structure(jax.eval_shape(self._optimizer_fn.init,
-                                                                                  trainable))):
-            # the first fit, or a layer's `trainable` changed since the state was made: a fresh state
+        if self.opt_state is not None:
+            expected = jax.eval_shape(self._optimizer_fn.init, trainable)  # (abstract: nothing is computed)
+            if isinstance(self.opt_state, dict):  # a state edited as a dict ({**opt_state, "scale": s})
+                self.opt_state = type(expected)(**self.opt_state)
+            if jax.tree_util.tree_structure(self.opt_state) != jax.tree_util.tree_structure(expected):
+                self.opt_state = None  # a layer's `trainable` changed since the state was made
+        if self.opt_state is None:
             self.opt_state = self._optimizer_fn.init(trainable)
         run = self._epoch_fn(n, layout, shuffle, x_val is not None, frozen)
 
         history = History()
-        callbacks = [*(callbacks or []), history]
+        callbacks = [*check_callbacks(callbacks), history]
         if verbose:
             callbacks.append(ProgressBar(epochs, self.name))
         seed = fit_seed(self.seed, self._fits, seed)

@@ -49,6 +49,16 @@ def fit_seed(model_seed: int, stream: int, seed: int | None = None) -> np.uint32
     return np.uint32((model_seed + 1_000_003 * stream if seed is None else seed) % 2**32)
 
 
+def check_callbacks(callbacks) -> list:
+    """The user's ``callbacks`` argument as a list: None or a list/tuple of ``Callback`` objects, else a
+    ValueError."""
+    if callbacks is None:
+        return []
+    if not (isinstance(callbacks, (list, tuple)) and all(isinstance(c, Callback) for c in callbacks)):
+        raise ValueError(f"callbacks must be a list of Callback objects, got {callbacks!r}")
+    return list(callbacks)
+
+
 def fit_loop(run_epoch: Callable, *, get_carry: Callable, set_carry: Callable, model, epochs: int,
              initial_epoch: int = 0, callbacks: Sequence[Callback] = (), hint: str = "",
              diagnose: Callable[[], str] | None = None) -> None:
