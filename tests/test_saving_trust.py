@@ -1,6 +1,7 @@
 """Model files as untrusted input, saving that never destroys the previous file, and completeness of what is
 saved (physnn.saving; issue 10, "Trust")."""
 
+import contextlib
 import errno
 import io
 import json
@@ -270,10 +271,18 @@ def _npy_header(shape, descr="<f4") -> bytes:
     return buffer.getvalue()
 
 
-def _archive(path, members: dict[str, bytes], compression=zipfile.ZIP_STORED):
+@contextlib.contextmanager
+def _open_archive(path, members: dict[str, bytes], compression=zipfile.ZIP_STORED):
+    """A zip archive at ``path`` holding ``members``, left open for the caller to add or doctor entries."""
     with zipfile.ZipFile(path, "w", compression) as archive:
         for name, data in members.items():
             archive.writestr(name, data)
+        yield archive
+
+
+def _archive(path, members: dict[str, bytes], compression=zipfile.ZIP_STORED):
+    with _open_archive(path, members, compression):
+        pass
     return path
 
 
@@ -309,9 +318,7 @@ def test_crafted_archive_members_are_refused_before_reading(tmp_path, good, case
 def test_a_decompression_bomb_is_refused_without_inflating_it(tmp_path, good):
     """64 MiB of zeros deflate to ~64 kB; the declared size betrays the ratio before anything is read."""
     path = tmp_path / "bomb.npz"
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in _with(good).items():
-            archive.writestr(name, data)
+    with _open_archive(path, _with(good), zipfile.ZIP_DEFLATED) as archive:
         with archive.open("x.npy", "w", force_zip64=True) as member:
             member.write(_npy_header((1 << 24,)))
             chunk = bytes(1 << 20)
@@ -332,9 +339,7 @@ def test_a_decompression_bomb_is_refused_without_inflating_it(tmp_path, good):
 def test_a_member_declaring_1_gib_is_refused(tmp_path, good):
     """A small member whose central-directory entry claims 1 GiB uncompressed (a crafted header)."""
     path = tmp_path / "liar.npz"
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in _with(good).items():
-            archive.writestr(name, data)
+    with _open_archive(path, _with(good), zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("x.npy", _npy(np.zeros(256, np.float32)))
         archive.filelist[-1].file_size = 1 << 30
     with pytest.raises(ValueError, match=r"'x.npy' declares 1073741824 bytes uncompressed"):
@@ -343,9 +348,7 @@ def test_a_member_declaring_1_gib_is_refused(tmp_path, good):
 
 def test_a_stored_member_whose_sizes_disagree_is_refused(tmp_path, good):
     path = tmp_path / "liar.npz"
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
-        for name, data in _with(good).items():
-            archive.writestr(name, data)
+    with _open_archive(path, _with(good)) as archive:
         archive.filelist[-1].file_size = 1 << 30
     with pytest.raises(ValueError, match=r"stored member .* declares 1073741824 bytes but occupies"):
         load_model(path)
