@@ -301,9 +301,7 @@ def _write_archive(f, members: dict[str, np.ndarray]) -> None:
 
 
 # The course's FFNN: its functions by name (only physnn's own can be stored).
-_FFNN_ACTIVATIONS = {fn.__name__: fn for fn in (activations.identity, activations.sigmoid, activations.tanh,
-                                               activations.RELU, activations.LRELU, activations.ELU,
-                                               activations.softmax)}
+_FFNN_ACTIVATIONS = {fn.__name__: fn for fn in activations.ACTIVATIONS.values()}
 
 
 def _function_name(fn, known: dict, what: str) -> str:
@@ -344,16 +342,19 @@ def _restore_ffnn(config: dict, arrays: dict[str, np.ndarray], path):
 
 def _save_ffnn(net, path: Path) -> Path:
     dtype = _float_dtype(net.weights)
-    config = {"format": FORMAT, "version": VERSION, "model": _ffnn_config(net), "layer_types": [],
+    config = {"model": _ffnn_config(net), "layer_types": [],
               "compile": None, "dtype": dtype, "fits": int(net._fits)}
     arrays = _flatten("weights", list(net.weights))
     return write_file(path, config, arrays)
 
 
-def write_file(path: Path, config: dict, arrays: dict[str, np.ndarray]) -> Path:
-    """Write a physnn file atomically: the JSON ``config`` and the numeric ``arrays`` in an .npz archive with a
-    SHA-256 checksum over both (it detects damage, not tampering). Every physnn model file goes through it."""
-    config_text = json.dumps(config, sort_keys=True)
+def write_file(path, config: dict, arrays: dict[str, np.ndarray]) -> Path:
+    """Write a physnn file atomically to ``path`` (".npz" appended when it has no suffix): the JSON ``config``,
+    stamped with the format and version ``read_file`` checks, and the numeric ``arrays`` in an .npz archive with
+    a SHA-256 checksum over both (it detects damage, not tampering). Every physnn model file goes through it.
+    Returns the path written."""
+    path = _target(path)
+    config_text = json.dumps({"format": FORMAT, "version": VERSION, **config}, sort_keys=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     members = {"__config__": np.frombuffer(config_text.encode(), np.uint8),
                "__checksum__": np.frombuffer(_checksum(config_text, arrays).encode(), np.uint8), **arrays}
@@ -378,7 +379,7 @@ def save_model(model, path, include_optimizer: bool = True) -> Path:
     if not model.built:
         raise ValueError(f"model '{model.name}' is not built; nothing to save")
     path = _target(path)
-    config = {"format": FORMAT, "version": VERSION, "model": _ENGINE["to_config"](model),
+    config = {"model": _ENGINE["to_config"](model),
               "layer_types": [type(layer).__name__ for layer in model.layers],
               "compile": _compile_state(model) if include_optimizer else None,
               "dtype": _float_dtype(model.params), "fits": int(model._fits)}
@@ -463,11 +464,11 @@ def _read_archive(path: Path) -> dict[str, np.ndarray]:
         raise ValueError(f"{path} is not a readable physnn model file (truncated or corrupt: {err})") from None
 
 
-def _parse_config(text: bytes, path) -> dict:
-    """The JSON configuration, its size and nesting depth bounded."""
+def _parse_config(text: str, path) -> dict:
+    """The JSON configuration (already decoded), its nesting depth bounded."""
     try:
-        config = json.loads(text.decode("utf-8"))
-    except (ValueError, RecursionError) as err:  # (UnicodeDecodeError and JSONDecodeError are ValueErrors)
+        config = json.loads(text)
+    except (ValueError, RecursionError) as err:  # (JSONDecodeError is a ValueError)
         raise ValueError(f"{path}: the configuration is not valid JSON ({type(err).__name__})") from None
     pending = [(config, 1)]
     while pending:
@@ -529,7 +530,7 @@ def read_file(path) -> tuple[dict, dict[str, np.ndarray]]:
         raise ValueError(f"{path}: the configuration or checksum is not text") from None
     if _checksum(config_text, arrays) != checksum:
         raise ValueError(f"{path} is corrupt: its checksum does not match its contents")
-    config = _parse_config(config_array.tobytes(), path)
+    config = _parse_config(config_text, path)
     if config.get("format") != FORMAT or config.get("version") != VERSION:
         raise ValueError(f"{path}: unsupported format {config.get('format')!r} version {config.get('version')!r}")
     return config, arrays

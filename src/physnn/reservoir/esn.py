@@ -378,8 +378,6 @@ class ESN:
         ``physnn.load_model`` read it. Returns the path written."""
         if self.W is None:
             raise ValueError("ESN.save: nothing to save yet; call fit(u, y) or build(n_inputs) first")
-        path = Path(path)
-        path = path if path.suffix else path.with_name(path.name + ".npz")
         arrays = {"W": self.W, "W_in": self.W_in}
         if self.W_out is not None:
             arrays["W_out"] = self.W_out
@@ -388,8 +386,7 @@ class ESN:
         if self._last_output is not None:
             arrays["last_output"] = np.asarray(self._last_output)
         arrays = {k: np.ascontiguousarray(v, np.float64) for k, v in arrays.items()}
-        config = {"format": saving.FORMAT, "version": saving.VERSION, "dtype": "float64",
-                  "model": {"kind": "ESN", "config": self.config, "n_inputs": self.n_inputs}}
+        config = {"dtype": "float64", "model": {"kind": "ESN", "config": self.config, "n_inputs": self.n_inputs}}
         return saving.write_file(path, config, arrays)
 
 
