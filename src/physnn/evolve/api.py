@@ -53,18 +53,11 @@ class Evolver(schedulers.Scheduler):
     def strategy(self, n: int) -> S.Strategy:  # pragma: no cover - every subclass overrides
         raise NotImplementedError
 
-    def _config(self) -> dict:
-        return {key: value for key, value in vars(self).items() if not key.startswith("_")}
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{key}={value!r}" for key, value in self._config().items())
-        return f"{type(self).__name__}({args})"
-
     def __eq__(self, other) -> bool:
-        return type(self) is type(other) and self._config() == other._config()
+        return type(self) is type(other) and self.get_config() == other.get_config()
 
     def __hash__(self) -> int:
-        return hash((type(self).__name__, tuple(sorted(self._config().items()))))
+        return hash((type(self).__name__, tuple(sorted(self.get_config().items()))))
 
 
 class OpenES(Evolver):

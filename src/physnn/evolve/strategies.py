@@ -352,7 +352,6 @@ def sep_cma_es(n: int, popsize: int | None = None, sigma: float = 0.3) -> Strate
 class GAState(NamedTuple):
     mean: Any       # the elite (best member of the last generation)
     parents: Any    # [truncation, n], best first
-    parent_f: Any   # [truncation]
     sigma: Any
     best_x: Any
     best_f: Any
@@ -372,13 +371,13 @@ def simple_ga(n: int, popsize: int, sigma: float, truncation: int) -> Strategy:
     Arguments:
         n: parameters; popsize: P >= 2; sigma: mutation scale; truncation: T, 1 <= T <= P.
     Returns:
-        ``Strategy`` with state ``GAState(mean, parents [T, n], parent_f [T], sigma, best_x, best_f, generation)``.
+        ``Strategy`` with state ``GAState(mean, parents [T, n], sigma, best_x, best_f, generation)``.
     """
 
     def init(x0, key):
         del key
         parents = jnp.broadcast_to(x0[None, :], (truncation, n))
-        return GAState(x0, parents, jnp.full((truncation,), jnp.inf, x0.dtype), jnp.asarray(sigma, x0.dtype),
+        return GAState(x0, parents, jnp.asarray(sigma, x0.dtype),
                        x0, _inf_like(x0), jnp.asarray(0))
 
     def ask(state, key):
@@ -393,7 +392,7 @@ def simple_ga(n: int, popsize: int, sigma: float, truncation: int) -> Strategy:
         order = jnp.argsort(fitness)[:truncation]
         parents = population[order]
         best_x, best_f = _best(state.best_x, state.best_f, population, fitness)
-        return state._replace(mean=parents[0], parents=parents, parent_f=fitness[order], best_x=best_x,
+        return state._replace(mean=parents[0], parents=parents, best_x=best_x,
                               best_f=best_f, generation=state.generation + 1)
 
     return Strategy(init, ask, tell, popsize, n)

@@ -211,7 +211,7 @@ class ESN:
         if dtype not in ("float32", "float64"):
             raise ValueError(f"ESN: dtype must be 'float32' or 'float64', got {dtype!r}")
         hp["dtype"] = dtype
-        self.config = hp
+        self._keys = tuple(hp)
         for key, value in hp.items():
             setattr(self, key, value)
         self.W = self.W_in = self.W_out = None
@@ -223,6 +223,12 @@ class ESN:
         return "ESN(" + ", ".join(f"{k}={v!r}" for k, v in self.config.items()) + ")"
 
     # --- properties ------------------------------------------------------------------------------------
+
+    @property
+    def config(self) -> dict:
+        """The hyperparameters, as ``ESN(**config)`` takes them (read from the attributes, so a changed
+        ``ridge`` is what the next ``fit`` uses and what ``save`` stores)."""
+        return {key: getattr(self, key) for key in self._keys}
 
     @property
     def n_inputs(self) -> int | None:
@@ -281,8 +287,7 @@ class ESN:
         warmup = _checks.count("warmup", warmup, 0)
         if warmup >= u.shape[0]:
             raise ValueError(f"ESN.fit: warmup must be smaller than the series length {u.shape[0]}, got {warmup}")
-        self.build(u.shape[1])
-        self._device = {}
+        self.build(u.shape[1])  # (draws W, W_in and empties the device copies only when the inputs change)
         with self._x64():
             arrays = self._arrays()
             x_last, gram, zy = _fit(arrays["W_T"], arrays["W_in_T"], self.leak_rate,
@@ -290,7 +295,8 @@ class ESN:
                                     jnp.asarray(y, self.dtype), warmup)
             gram, zy, x_last = np.asarray(gram), np.asarray(zy), np.asarray(x_last, np.float64)
         self.W_out = ridge_solve(gram, zy, self.ridge, self.dtype, "ESN.fit").T
-        self._device = {}
+        with self._x64():  # the new readout replaces the old one on the device; W and W_in stay there
+            self._device["W_out_T"] = jnp.asarray(self.W_out.T, self.dtype)
         self.state = x_last
         self._last_output = self.W_out @ np.concatenate([[1.0], u[-1], x_last])
         return self
