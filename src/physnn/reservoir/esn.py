@@ -37,6 +37,7 @@ import numpy as np
 
 from physnn import _cache, _checks, saving
 from physnn.reservoir.matrices import check_hyperparameters, reservoir_matrices
+from physnn.reservoir.update import leaky_update
 
 __all__ = ["ESN", "load_esn", "ridge_solve"]
 
@@ -51,7 +52,7 @@ def _drive(W_T, W_in_T, a, x0, u):
     p = W_in_T[None, 0] + u @ W_in_T[1:]  # W_in [1; u(t)] for every t at once
 
     def step(x, p_t):
-        x = (1 - a) * x + a * jnp.tanh(p_t + x @ W_T)
+        x = leaky_update(x, p_t, W_T, a)
         return x, x
 
     return jax.lax.scan(step, x0, p)
@@ -83,7 +84,7 @@ def _free_run(W_T, W_in_T, W_out_T, a, x, y, steps):
     """Closed loop from state x with the prediction y of the next input: emits y(k) then feeds it back."""
     def step(carry, _):
         x, y = carry
-        x_next = (1 - a) * x + a * jnp.tanh(W_in_T[0] + y @ W_in_T[1:] + x @ W_T)
+        x_next = leaky_update(x, W_in_T[0] + y @ W_in_T[1:], W_T, a)
         return (x_next, _readout(W_out_T, y, x_next)), y
 
     _, ys = jax.lax.scan(step, (x, y), None, length=steps)

@@ -17,6 +17,7 @@ from physnn import initializers
 from physnn.layers.base import Layer
 from physnn.layers.serialize import register_layer
 from physnn.reservoir.matrices import check_hyperparameters, reservoir_matrices
+from physnn.reservoir.update import leaky_update
 
 
 @register_layer
@@ -74,7 +75,7 @@ class Reservoir(Layer):
         a = self.leak_rate
 
         def step(h, p_t):
-            h = (1 - a) * h + a * jnp.tanh(p_t + h @ W.T)
+            h = leaky_update(h, p_t, W.T, a)
             return h, (h if self.return_sequences else None)
 
         h0 = jnp.zeros((x.shape[0], self.units), p.dtype)
