@@ -16,6 +16,8 @@ training objective is
 
 from __future__ import annotations
 
+import weakref
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -83,6 +85,8 @@ class Module:
         self.trainable = True
         self._fits = 0
         self._compiled = _cache.Programs()
+        self.batch_size = None  # a fixed batch size declared by Input(batch_size=...) / batch_shape
+        self._weight_keys = {}  # layer name -> its parameter keys in creation order (Keras's weight order)
 
     # --- the computation -----------------------------------------------------------------------------
 
@@ -117,12 +121,22 @@ class Module:
         return self.forward(params, self.state, x, key=key, training=training)[0]
 
     def __call__(self, x, training=False):
+        """``model(x)``: the output on a batch, Keras's eager call. On arrays (NumPy, lists) it checks and
+        converts them as ``predict`` does; on JAX arrays, and on tracers inside ``jax.jit`` / ``jax.grad``, it
+        is the pure forward pass with the model's current parameters (differentiable in x)."""
         if isinstance(x, SymbolicTensor):
             raise ValueError(f"model '{self.name}' cannot be called on an Input; use its layers")
         if _stack():  # nested inside another model's call: share its parameter context
             return _stack()[-1].call_nested(self, lambda: self._call(x, training))
-        x = self._as_input(x)
-        self._ensure_built(x)
+        if _is_jax(x):
+            x = self._adjust_rank([jnp.asarray(a) for a in x] if isinstance(x, (list, tuple)) else jnp.asarray(x))
+            if not self.built:
+                with jax.ensure_compile_time_eval():
+                    self.build([tuple(a.shape[1:]) for a in x] if isinstance(x, list) else tuple(x.shape[1:]))
+            self._check_shape(x)
+        else:
+            x = self._as_input(x)
+            self._ensure_built(x)
         return self.forward(self.params, self.state, x, key=None, training=training)[0]
 
     # --- building ------------------------------------------------------------------------------------
@@ -151,6 +165,9 @@ class Module:
         spec = [jax.ShapeDtypeStruct((1, *s), dtype) for s in input_shape] if multi else \
             jax.ShapeDtypeStruct((1, *input_shape), dtype)
         y = jax.eval_shape(initialise, spec)
+        self._weight_keys = {name: _paths(entry) for name, entry in params.items()}  # (creation order)
+        for layer, _ in traced["layers"].values():
+            layer._owner = weakref.ref(self)  # layer.get_weights() reads the model that built it last
         self.params = jax.device_put(params)
         self.output_shape = [tuple(o.shape[1:]) for o in y] if isinstance(y, (list, tuple)) else tuple(y.shape[1:])
         _checks.elements(f"model '{self.name}'", sum(int(np.size(p)) for p in jax.tree_util.tree_leaves(params)))
@@ -169,11 +186,27 @@ class Module:
         shape = [tuple(a.shape[1:]) for a in x] if isinstance(x, list) else tuple(x.shape[1:])
         if not self.built:
             self.build(shape)
-        elif shape != self.input_shape:
+        self._check_shape(x, name)
+        self._check_embedding_inputs(x, name)
+
+    def _check_shape(self, x, name="x"):
+        shape = [tuple(a.shape[1:]) for a in x] if isinstance(x, list) else tuple(x.shape[1:])
+        if shape != self.input_shape:
             received = [tuple(a.shape) for a in x] if isinstance(x, list) else tuple(x.shape)
             raise ValueError(f"model '{self.name}' expects inputs of shape (batch, *{self.input_shape}) "
                              f"per batch, got {received}" + ("" if name == "x" else f" for {name}"))
-        self._check_embedding_inputs(x, name)
+
+    def _adjust_rank(self, x):
+        """Keras's rank rule for inputs of a built model: an axis of length 1 is added at the end when the model
+        takes (..., 1) and the data lacks it (x of shape (n,) for inputs (1,)), or squeezed when the data has a
+        trailing 1 the model does not take (x of shape (n, 200, 1) for inputs (200,))."""
+        if not self.built:
+            return x
+        if isinstance(x, list):
+            if not isinstance(self.input_shape, list) or len(x) != len(self.input_shape):
+                return x
+            return [_fit_rank(a, s) for a, s in zip(x, self.input_shape)]
+        return x if isinstance(self.input_shape, list) else _fit_rank(x, self.input_shape)
 
     def _check_embedding_inputs(self, x, name):
         """Indices fed straight from the data into an Embedding must be integers in [0, input_dim) (out of range
@@ -199,6 +232,13 @@ class Module:
                 raise ValueError(f"{label} feeds Layer '{layer.name}' (Embedding) indices in [{low:g}, {high:g}], "
                                  f"outside [0, input_dim={layer.input_dim})")
 
+    def _known_layers(self) -> list:
+        """Before building: the layers this model is known to hold (a Sequential's stack, a subclassed model's
+        layer attributes in assignment order)."""
+        if hasattr(self, "_stack"):
+            return list(self._stack)
+        return [v for v in vars(self).values() if isinstance(v, Layer)]
+
     @property
     def layers(self) -> list[Layer]:
         """The layers in call order (known once the model is built)."""
@@ -214,14 +254,16 @@ class Module:
         return _size(self.params)
 
     def summary(self, print_fn=print) -> str:
-        """Print (and return) a table of layers, output shapes and parameter counts, as Keras does."""
-        if not self.built:
-            raise ValueError(f"model '{self.name}' is not built yet: give an Input/input_shape, or call "
-                             "build(input_shape)")
+        """Print (and return) a table of layers, output shapes and parameter counts, as Keras does. Before the
+        model is built it prints what is known (the layers, with "?" shapes and "0 (unbuilt)" counts), as
+        Keras 3 does."""
         rows = [("Layer (type)", "Output Shape", "Param #")]
-        for name, (layer, shape) in self._layers.items():
+        if not self.built:
+            for layer in self._known_layers():
+                rows.append((f"{layer.name} ({type(layer).__name__})", "?", "0 (unbuilt)"))
+        for name, (layer, shape) in (self._layers.items() if self.built else ()):
             count = sum(int(np.prod(p.shape)) for p in jax.tree_util.tree_leaves(self.params.get(name, {})))
-            rows.append((f"{name} ({type(layer).__name__})", str((None, *shape)), f"{count:,}"))
+            rows.append((f"{name} ({type(layer).__name__})", str((self.batch_size, *shape)), f"{count:,}"))
         widths = [max(len(r[i]) for r in rows) + 2 for i in range(3)]
         line = "-" * sum(widths)
         text = [f'Model: "{self.name}"', line]
@@ -229,8 +271,9 @@ class Module:
             text.append("".join(cell.ljust(w) for cell, w in zip(row, widths)))
             text.append("=" * sum(widths) if i == 0 else "")
         text = [t for t in text if t]
-        total = self.count_params()
-        frozen = sum(_size(self.params[name][key]) for name, keys in self._frozen() for key in keys)
+        total = self.count_params() if self.built else 0
+        frozen = sum(_size(self.params[name][key]) for name, keys in self._frozen() for key in keys) if self.built \
+            else 0
         text += [line, f"Total params: {total:,}", f"Trainable params: {total - frozen:,}",
                  f"Non-trainable params: {frozen:,}"]
         out = "\n".join(text)
@@ -309,16 +352,19 @@ class Module:
             self._compiled[signature] = flat_jit(run)
         return self._compiled[signature]
 
-    def fit(self, x, y, epochs=1, batch_size=32, validation_split=0.0, validation_data=None, shuffle=True,
+    def fit(self, x, y, epochs=1, batch_size=None, validation_split=0.0, validation_data=None, shuffle=True,
             callbacks=None, verbose=1, seed=None, initial_epoch=0) -> History:
         """Train for ``epochs`` passes over (x, y) in minibatches of ``batch_size`` (the last one ragged).
 
+        ``batch_size=None`` is Keras's default: the batch size an ``Input`` declared, else 32.
         ``validation_split`` holds out the last fraction of the samples (before shuffling, as Keras);
         ``validation_data=(x_val, y_val)`` gives them explicitly. ``seed`` (default: the model's) fixes the
         shuffling and dropout, so the same seed gives the same History. Returns the ``History``.
         Raises ``TrainingDivergedError`` naming the epoch when the loss becomes NaN or infinite.
         """
         self._require_compiled("fit")
+        if batch_size is None:
+            batch_size = self.batch_size or 32
         x, y = self._as_input(x), self._as_target(y, "y")
         if isinstance(epochs, bool) or not (isinstance(epochs, (int, np.integer)) and epochs >= 1):
             raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
@@ -461,8 +507,8 @@ class Module:
             if len(set(rows)) > 1:  # (a shorter input would be read with clamped indices)
                 raise ValueError(f"the inputs {name}[0], ..., {name}[{len(rows) - 1}] must have the same number of "
                                  f"samples, got {rows}")
-            return arrays
-        return self._as_input_array(x, name)
+            return self._adjust_rank(arrays)
+        return self._adjust_rank(self._as_input_array(_single(x), name))
 
     @staticmethod
     def _as_input_array(x, name):
@@ -572,18 +618,126 @@ class Module:
         """Whether the model takes a list of input arrays (a functional model built on a list of Inputs)."""
         return getattr(self, "_multi_input", False)
 
+    # --- weights in Keras's order ---------------------------------------------------------------------
+
+    def weight_paths(self, layer_name=None) -> list[tuple]:
+        """``[(layer name, key, ...), ...]``: every parameter in Keras's order, layer by layer in call order and,
+        within a layer, in the order the layer creates them (kernel before bias; a Bidirectional's forward copy
+        before its backward one). ``layer_name`` keeps one layer's."""
+        if not self.built:
+            return []
+        names = [layer_name] if layer_name is not None else list(self._layers)
+        return [(name, *path) for name in names if name in self.params
+                for path in self._weight_keys.get(name) or _paths(self.params[name])]
+
+    def weight_at(self, path):
+        """The parameter array at ``path``, one entry of ``weight_paths()``."""
+        value = self.params
+        for key in path:
+            value = value[key]
+        return value
+
+    def assign_weights(self, paths, weights, who: str) -> None:
+        """Replace the parameters at ``paths`` by ``weights`` (same count, same shapes; ValueError naming
+        ``who`` and the mismatched weight otherwise)."""
+        if not isinstance(weights, (list, tuple)) or len(weights) != len(paths):
+            raise ValueError(f"{who}.set_weights takes a list of {len(paths)} arrays (as get_weights returns), "
+                             f"got {len(weights) if isinstance(weights, (list, tuple)) else type(weights).__name__}")
+        params = jax.tree_util.tree_map(lambda a: a, self.params)  # a copy of the containers
+        for path, w in zip(paths, weights):
+            old = self.weight_at(path)
+            w = prepare_array(w, f"{who}.set_weights: weight {'/'.join(map(str, path))}")
+            if w.shape != old.shape:
+                raise ValueError(f"{who}.set_weights: weight {'/'.join(map(str, path))} has shape {old.shape}, "
+                                 f"got {w.shape}")
+            entry = params
+            for key in path[:-1]:
+                entry = entry[key]
+            entry[path[-1]] = jax.device_put(w.astype(old.dtype))
+        self.params = params
+
     def get_weights(self) -> list[np.ndarray]:
-        return [np.asarray(p) for p in jax.tree_util.tree_leaves(self.params)]
+        """Every parameter as a NumPy array, in Keras's order (``kernel, bias = model.get_weights()[:2]`` is the
+        first layer's kernel and bias)."""
+        return [np.asarray(self.weight_at(p)) for p in self.weight_paths()]
 
     def set_weights(self, weights):
-        leaves, treedef = jax.tree_util.tree_flatten(self.params)
-        if len(weights) != len(leaves) or any(np.shape(w) != l.shape for w, l in zip(weights, leaves)):
-            raise ValueError("set_weights: the arrays do not match the model's parameter shapes "
-                             f"{[l.shape for l in leaves]}")
-        self.params = jax.tree_util.tree_unflatten(treedef, [jax.device_put(np.asarray(w)) for w in weights])
+        """Replace every parameter, given in ``get_weights``'s order; ValueError naming a mismatched one."""
+        self.assign_weights(self.weight_paths(), weights, f"model '{self.name}'")
+
+    @property
+    def weights(self) -> list[np.ndarray]:
+        """``get_weights()``: the trainable and non-trainable parameters, in Keras's order."""
+        return self.get_weights()
+
+    def _is_frozen(self, path) -> bool:
+        frozen = dict(self._frozen())
+        return path[1] in frozen.get(path[0], ())
+
+    @property
+    def trainable_weights(self) -> list[np.ndarray]:
+        """The parameters ``fit`` trains, in Keras's order (NumPy copies)."""
+        return [np.asarray(self.weight_at(p)) for p in self.weight_paths() if not self._is_frozen(p)]
+
+    @property
+    def non_trainable_weights(self) -> list[np.ndarray]:
+        """The parameters ``fit`` leaves alone (frozen layers, non-trainable entries), in Keras's order."""
+        return [np.asarray(self.weight_at(p)) for p in self.weight_paths() if self._is_frozen(p)]
+
+    trainable_variables = trainable_weights
+    non_trainable_variables = non_trainable_weights
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """The layer called ``name`` (or at position ``index`` of ``layers``), as Keras's ``get_layer``."""
+        if (name is None) == (index is None):
+            raise ValueError("get_layer takes either name or index")
+        layers = self.layers if self.built else list(getattr(self, "_stack", []))
+        if index is not None:
+            if not isinstance(index, int) or not -len(layers) <= index < len(layers):
+                raise ValueError(f"get_layer: index {index!r} is out of range for {len(layers)} layers")
+            return layers[index]
+        for layer in layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"model '{self.name}' has no layer named {name!r}; its layers are "
+                         f"{[layer.name for layer in layers]}")
 
     def __repr__(self):
         return f"<{type(self).__name__} '{self.name}' built={self.built}>"
+
+
+def _paths(entry, prefix=()) -> list[tuple]:
+    """The key paths of a (nested) parameter dict, in its insertion order."""
+    if not isinstance(entry, dict):
+        return [prefix]
+    return [p for key, value in entry.items() for p in _paths(value, (*prefix, key))]
+
+
+def _is_jax(x) -> bool:
+    """A JAX array or tracer (or a list of them): ``model(x)`` then stays inside JAX (jit, grad)."""
+    items = x if isinstance(x, (list, tuple)) and x else [x]
+    return all(isinstance(a, jax.Array) for a in items)
+
+
+def _single(x):
+    """Keras's habit of a one-element list for a one-input model: ``fit([x], ...)`` is ``fit(x, ...)``."""
+    if isinstance(x, (list, tuple)) and len(x) == 1 and hasattr(x[0], "shape"):
+        return x[0]
+    return x
+
+
+def _fit_rank(a, sample_shape):
+    """``a`` [n, ...] with a trailing axis of length 1 added or squeezed to match ``sample_shape`` (Keras)."""
+    got = tuple(a.shape[1:])
+    if len(got) + 1 == len(sample_shape) and sample_shape[-1] == 1 and _compatible(got, sample_shape[:-1]):
+        return a[..., None]
+    if len(got) == len(sample_shape) + 1 and got[-1] == 1 and _compatible(got[:-1], sample_shape):
+        return a[..., 0]
+    return a
+
+
+def _compatible(got, expected) -> bool:
+    return len(got) == len(expected) and all(e is None or g == e for g, e in zip(got, expected))
 
 
 def _check_batch_size(batch_size):
@@ -690,11 +844,15 @@ class Model(Module):
             return
         if inputs is None or outputs is None:
             raise ValueError("a functional Model needs both inputs and outputs")
+        # Keras: Model(inputs=[inp], outputs=[out]) is the one-input, one-output model (plain arrays in and out)
+        inputs = inputs[0] if isinstance(inputs, (list, tuple)) and len(inputs) == 1 else inputs
+        outputs = outputs[0] if isinstance(outputs, (list, tuple)) and len(outputs) == 1 else outputs
         self._inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         self._outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
         self._multi_input = isinstance(inputs, (list, tuple))
         self._multi_output = isinstance(outputs, (list, tuple))
         self._nodes = self._topological_order()
+        self.batch_size = next((t.batch_size for t in self._inputs if t.batch_size is not None), None)
         self.build([t.sample_shape for t in self._inputs] if self._multi_input else self._inputs[0].sample_shape)
 
     def _topological_order(self):

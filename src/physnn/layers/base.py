@@ -178,6 +178,29 @@ class Layer:
         params = self.init(np.random.default_rng(0), as_shape(input_shape))
         return int(sum(np.size(p) for p in jax.tree_util.tree_leaves(params)))
 
+    def _model(self):
+        owner = getattr(self, "_owner", None)
+        return None if owner is None else owner()
+
+    def get_weights(self) -> list:
+        """This layer's parameters as NumPy arrays, in creation order (kernel before bias), read from the model
+        that built it last (a layer holds no arrays itself); ``[]`` before a model has built it, as Keras."""
+        model = self._model()
+        if model is None or not model.built:
+            return []
+        return [np.asarray(model.weight_at(p)) for p in model.weight_paths(self.name)]
+
+    def set_weights(self, weights) -> None:
+        """Replace this layer's parameters in the model that built it, given in ``get_weights``'s order."""
+        model = self._model()
+        if model is None or not model.built:
+            raise ValueError(f"Layer '{self.name}' has no weights yet: build the model that holds it first")
+        model.assign_weights(model.weight_paths(self.name), weights, f"Layer '{self.name}'")
+
+    @property
+    def weights(self) -> list:
+        return self.get_weights()
+
     def shape_error(self, expected: str, received) -> ValueError:
         """A ValueError naming this layer, the expected and the received per-sample shape."""
         return ValueError(
