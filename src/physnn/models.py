@@ -30,10 +30,12 @@ from physnn.layers.context import LayerContext, _stack, add_loss
 from physnn.layers.embedding import Embedding
 from physnn.layers.serialize import check_config, deserialize, serialize
 from physnn.layers.symbolic import SymbolicTensor
+from physnn.layers.variables import add_weight, adopt, lookup
 from physnn.metrics import get_metric
 from physnn.schedulers import as_functional, get_optimizer
 from physnn.training import (
     TrainState,
+    batched_pass,
     check_callbacks,
     fit_loop,
     fit_seed,
@@ -111,6 +113,25 @@ class Module:
         y, state, _ = self.forward_with_losses(params, state, x, key=key, training=training)
         return y, state
 
+    def __setattr__(self, name, value):
+        if getattr(value, "_is_physnn_variable", False):  # self.g = self.add_weight(...): resolved on access
+            adopt(self, name, value)
+            return
+        object.__setattr__(self, name, value)
+
+    def __getattr__(self, name):
+        if name.startswith("__") or name in ("_variables", "_variable_attributes"):
+            raise AttributeError(name)
+        return lookup(self, name)
+
+    def add_weight(self, shape=None, initializer="glorot_uniform", dtype=None, trainable=True, regularizer=None,
+                   name=None):
+        """Keras's ``add_weight`` in a subclassed model's ``__init__``: a weight of ``shape`` (``()`` a scalar) that
+        ``call`` and the loss read as ``self.<attribute>``, trained by ``fit`` unless ``trainable=False``
+        (the CP3 projectile network's g and v0; see ``physnn.layers.variables``). Returns the ``Variable``, whose
+        ``numpy()`` reads the trained value."""
+        return add_weight(self, shape, initializer, dtype, trainable, regularizer, name)
+
     def add_loss(self, value) -> None:
         """Inside ``call``: add the scalar ``value`` to this batch's training objective (a KL term, a
         physics residual). ``fit`` minimises it with the loss; ``evaluate`` reports it in the loss."""
@@ -157,6 +178,8 @@ class Module:
             # Traced abstractly (jax.eval_shape, nothing is compiled or run): each layer's first call
             # draws its parameters on the host (physnn.initializers) and the trace records the shapes.
             with LayerContext(params, {}, init=True, seed=self.seed) as ctx:
+                for variable in self.__dict__.get("_variables", {}).values():  # all of them, used or not
+                    ctx.variable(variable)
                 y = self._call(x, False)
             traced["layers"], traced["owners"] = ctx.layers, ctx.owners
             return y
@@ -242,7 +265,7 @@ class Module:
     @property
     def layers(self) -> list[Layer]:
         """The layers in call order (known once the model is built)."""
-        return [layer for layer, _ in self._layers.values()]
+        return [layer for layer, _ in self._layers.values() if getattr(layer, "owner", None) is None]
 
     def regularization(self, params):
         """sum over layers of the kernel_regularizer penalties."""
@@ -262,6 +285,8 @@ class Module:
             for layer in self._known_layers():
                 rows.append((f"{layer.name} ({type(layer).__name__})", "?", "0 (unbuilt)"))
         for name, (layer, shape) in (self._layers.items() if self.built else ()):
+            if layer not in self.layers:  # (a model's own add_weight weights: counted in the totals below)
+                continue
             count = sum(int(np.prod(p.shape)) for p in jax.tree_util.tree_leaves(self.params.get(name, {})))
             rows.append((f"{name} ({type(layer).__name__})", str((self.batch_size, *shape)), f"{count:,}"))
         widths = [max(len(r[i]) for r in rows) + 2 for i in range(3)]
@@ -306,7 +331,8 @@ class Module:
 
     def _objective(self, params, state, xb, yb, key, training):
         y_pred, state, added = self.forward_with_losses(params, state, xb, key=key, training=training)
-        data_loss = call_loss(self._loss_fn, yb, y_pred, xb, params, self._loss_extra)
+        with LayerContext(dict(params), {}):  # a loss reading self.g (add_weight) sees the traced value
+            data_loss = call_loss(self._loss_fn, yb, y_pred, xb, params, self._loss_extra)
         metrics = {name: fn(yb, y_pred) for name, fn in self.metrics}
         return data_loss + self.regularization(params) + added, (state, metrics)
 
@@ -328,10 +354,24 @@ class Module:
         return tuple(frozen)
 
     def _evaluate_fn(self):
+        """``(params, state, x, y) -> (logs, state)``: the loss and metrics on (x, y). Without layer state in one
+        batch; a stateful model runs batches of its state's batch size in order, carrying the state (Keras)."""
         if "evaluate" not in self._compiled:
             def evaluate(params, state, x, y):
-                loss, (_, metrics) = self._objective(params, state, x, y, None, False)
-                return {"loss": loss, **metrics}
+                if not state:
+                    loss, (_, metrics) = self._objective(params, state, x, y, None, False)
+                    return {"loss": loss, **metrics}, state
+
+                def batch(state, xy):
+                    loss, (state, metrics) = self._objective(params, state, *xy, None, False)
+                    size = _n_samples(xy[0])
+                    return state, {k: v * size for k, v in {"loss": loss, **metrics}.items()}
+
+                state, full, tail = batched_pass(batch, state, (x, y), _state_batch_size(state))
+                totals = [jax.tree_util.tree_map(lambda v: jnp.sum(v, axis=0), full), tail]
+                totals = [t for t in totals if t is not None]
+                logs = jax.tree_util.tree_map(lambda *v: sum(v) / _n_samples(x), *totals)
+                return logs, state
             self._compiled["evaluate"] = flat_jit(evaluate)
         return self._compiled["evaluate"]
 
@@ -345,8 +385,9 @@ class Module:
             def run(carry, x, y, x_val, y_val, seed, epoch_index):
                 carry, logs = epoch(carry, x, y, jax.random.fold_in(jax.random.PRNGKey(seed), epoch_index))
                 if has_val:
+                    # (a stateful model validates from its training state, which validation does not change)
                     logs.update({f"val_{k}": v for k, v in evaluate(carry.params, carry.state,
-                                                                    x_val, y_val).items()})
+                                                                    x_val, y_val)[0].items()})
                 return carry, logs
 
             self._compiled[signature] = flat_jit(run)
@@ -403,10 +444,7 @@ class Module:
         if isinstance(self._optimizer_fn, FullBatchOptimizer):  # one iteration on the whole set per epoch
             layout, shuffle = keras_layout(n, n), False
         if self._has_stateful_layers():
-            if layout.tail:
-                raise ValueError(f"a stateful model needs batch_size to divide the number of samples; "
-                                 f"got {n} samples and batch_size={batch_size}")
-            self.reset_states(layout.batch_size)
+            self._carried_state(layout.batch_size, "fit")
         frozen = self._frozen()
         trainable = self.trainable_params()
         if self.opt_state is not None:
@@ -445,7 +483,10 @@ class Module:
         self._check_pair(x, y, "x", "y")
         self._ensure_built(x)
         y = self._match_target(y, "y")
-        logs = self._evaluate_fn()(self.params, self._fresh_state(x), x, y)
+        state = self._carried_state(batch_size, "evaluate") if self._has_stateful_layers() else {}
+        logs, state = self._evaluate_fn()(self.params, state, x, y)
+        if self._has_stateful_layers():
+            self.state = state  # Keras: evaluating a stateful model advances its state
         values = [float(logs["loss"])] + [float(logs[name]) for name, _ in self.metrics]
         return values[0] if len(values) == 1 else values
 
@@ -454,6 +495,8 @@ class Module:
         batch_size = _check_batch_size(batch_size)
         x = self._as_input(x)
         self._ensure_built(x)
+        if self._has_stateful_layers():
+            return self._predict_stateful(x, batch_size)
         if "predict" not in self._compiled:
             self._compiled["predict"] = flat_jit(lambda params, state, x:
                                                  self.forward(params, state, x, None, False)[0])
@@ -476,25 +519,73 @@ class Module:
         return {name: layer.init_state(_n_samples(x), self._layer_input_shape(name))
                 for name, (layer, _) in self._layers.items() if layer.stateful}
 
+    def _carried_state(self, batch_size, what: str) -> dict:
+        """The state a stateful model carries, for batches of ``batch_size`` (None: the state's own): the state
+        of the last call when it has that batch size, zeros (``reset_states``) when there is none yet. A
+        different batch size than the state's or the Input's raises ValueError (the rows are sample streams)."""
+        carried = _state_batch_size(self.state) if self.state else None
+        declared = self.batch_size or carried
+        if batch_size is None:
+            batch_size = declared
+            if batch_size is None:
+                raise ValueError(f"{what}: a stateful model needs batch_size (or Input(batch_size=...))")
+        elif declared is not None and batch_size != declared:
+            raise ValueError(f"{what}: batch_size={batch_size}, but the stateful model carries its state for "
+                             f"batches of {declared} (call reset_states() to start again with another batch size)")
+        if carried != batch_size:
+            self.reset_states(batch_size)
+        return self.state
+
+    def _predict_stateful(self, x, batch_size):
+        """``predict`` of a stateful model: batches in order, each continuing from the state the previous one
+        left (the last call's, until ``reset_states()``), as Keras does; the state is kept."""
+        state = self._carried_state(batch_size, "predict")
+        if "predict_stateful" not in self._compiled:
+            def run(params, state, x):
+                def batch(state, xb):
+                    y, state = self.forward(params, state, xb, None, False)
+                    return state, y
+                state, full, tail = batched_pass(batch, state, x, _state_batch_size(state))
+                parts = [] if full is None else [jax.tree_util.tree_map(
+                    lambda a: a.reshape(-1, *a.shape[2:]), full)]
+                parts += [] if tail is None else [tail]
+                return jax.tree_util.tree_map(lambda *p: jnp.concatenate(p), *parts), state
+            self._compiled["predict_stateful"] = flat_jit(run)
+        y, self.state = self._compiled["predict_stateful"](self.params, state, x)
+        return jax.tree_util.tree_map(np.asarray, y)
+
     def _layer_input_shape(self, name):
         names = list(self._layers)
         index = names.index(name)
         return self.input_shape if index == 0 else self._layers[names[index - 1]][1]
 
-    def reset_states(self, batch_size: int = 1):
-        """Zero the carried state of every stateful layer (Keras's ``reset_states``)."""
+    def reset_states(self, batch_size: int | None = None):
+        """Zero the carried state of every stateful layer (Keras's ``reset_states``), for batches of
+        ``batch_size`` (default: the batch size the state is carried for, or the Input's)."""
         if not self.built:
             return
         if not self._has_stateful_layers():
             self.state = {}
             return
-        # Run the model once on zeros: each stateful layer creates its zero state for the shape it really sees
-        # (a layer's input shape inside a nested model need not be the recorded one).
-        dummy = jnp.zeros((batch_size, *self.input_shape), jnp.float32)
-        state = {}
-        with LayerContext(dict(self.params), state, training=False):
-            self._call(dummy, False)
-        self.state = state
+        if batch_size is None:
+            batch_size = _state_batch_size(self.state) if self.state else self.batch_size
+            if batch_size is None:  # (the first fit or predict makes the zeros for its batch size)
+                self.state = {}
+                return
+        # Trace the model once on zeros (abstractly, nothing runs): each stateful layer creates its zero state
+        # for the shape it really sees (a layer's input shape inside a nested model need not be the recorded one).
+        dtype = jnp.int32 if any(isinstance(layer, Embedding) for layer in self.layers) else jnp.float32
+        spec = [jax.ShapeDtypeStruct((batch_size, *s), dtype) for s in self.input_shape] if self.multi_input \
+            else jax.ShapeDtypeStruct((batch_size, *self.input_shape), dtype)
+
+        def zero_state(x):
+            state = {}
+            with LayerContext(dict(self.params), state, training=False):
+                self._call(x, False)
+            return state
+
+        shapes = jax.eval_shape(zero_state, spec)
+        self.state = jax.tree_util.tree_map(lambda a: jnp.zeros(a.shape, a.dtype), shapes)
 
     # --- input conversion ----------------------------------------------------------------------------
 
@@ -546,16 +637,15 @@ class Module:
                              f"outputs needs labels in [0, {classes})")
 
     def _match_target(self, y, name):
-        """``y`` shaped like the model's output: a 1-D ``y`` of a single-output model becomes a column, and a
-        built-in loss refuses other shapes (broadcasting [n] against [n, 1] would train on an [n, n] matrix)."""
+        """``y`` shaped like the model's output: a trailing axis of length 1 added or squeezed as Keras does (a
+        1-D ``y`` of a one-output model becomes a column), and a built-in loss refuses other shapes (broadcasting [n] against [n, 1] would train on an [n, n] matrix)."""
         out = self.output_shape
         if self._sparse():
             self._check_labels(y, name)
             return y
         if isinstance(out, list):
             return y
-        if y.ndim == 1 and out == (1,):
-            return y[:, None]
+        y = _fit_rank(y, out)  # Keras: targets (n,) for outputs (n, 1), and (n, 200, 1) for outputs (n, 200)
         builtin = isinstance(self.loss, str) or getattr(self.loss, "__module__", None) == "physnn.costs"
         if builtin and tuple(y.shape[1:]) != tuple(out):
             raise ValueError(f"{name} has shape {tuple(y.shape)}, but model '{self.name}' outputs "
@@ -738,6 +828,11 @@ def _fit_rank(a, sample_shape):
 
 def _compatible(got, expected) -> bool:
     return len(got) == len(expected) and all(e is None or g == e for g, e in zip(got, expected))
+
+
+def _state_batch_size(state: dict) -> int:
+    """The batch size a stateful model's layer state is carried for (its arrays' leading axis)."""
+    return jax.tree_util.tree_leaves(state)[0].shape[0]
 
 
 def _check_batch_size(batch_size):

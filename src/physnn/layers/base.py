@@ -70,6 +70,9 @@ def _check_trainable(trainable) -> bool:
     return bool(trainable)
 
 
+#: Keras's layer hooks and the physnn protocol method each one stands in for.
+_KERAS_HOOKS = {"build": "init", "call": "apply", "compute_output_shape": "output_shape"}
+
 #: physnn's own concrete layer classes, class name -> class, filled by ``Layer.__init_subclass__``.
 LAYERS: dict[str, type] = {}
 
@@ -133,6 +136,49 @@ class Layer:
     #: reservoir's recurrent matrix); they are saved, loaded and counted as non-trainable parameters.
     non_trainable_keys: tuple[str, ...] = ()
 
+    # --- Keras-style custom layers: add_weight in build, the forward map in call ---------------------
+
+    def __setattr__(self, name, value):
+        if getattr(value, "_is_physnn_variable", False):  # self.w = self.add_weight(...): resolved on access
+            from physnn.layers.variables import adopt
+
+            adopt(self, name, value)
+            return
+        object.__setattr__(self, name, value)
+
+    def __getattr__(self, name):
+        if name.startswith("__") or name in ("_variables", "_variable_attributes"):
+            raise AttributeError(name)
+        from physnn.layers.variables import lookup
+
+        return lookup(self, name)
+
+    def add_weight(self, shape=None, initializer="glorot_uniform", dtype=None, trainable=True, regularizer=None,
+                   name=None):
+        """Keras's ``add_weight``, in a custom layer's ``build(input_shape)``: a weight of ``shape`` that ``call``
+        reads as ``self.<attribute>`` (see ``physnn.layers.variables``)."""
+        from physnn.layers.variables import add_weight
+
+        return add_weight(self, shape, initializer, dtype, trainable, regularizer, name)
+
+    def _keras_style(self, hook: str) -> bool:
+        """Whether the subclass writes Keras's hook (``build``, ``call``, ``compute_output_shape``) instead of
+        physnn's counterpart (``init``, ``apply``, ``output_shape``)."""
+        cls, own = type(self), _KERAS_HOOKS[hook]
+        return getattr(cls, hook, None) is not getattr(Layer, hook, None) and getattr(cls, own) is getattr(Layer, own)
+
+    def build(self, input_shape) -> None:
+        """Keras's hook: create the weights with ``add_weight`` for ``input_shape`` (batch axis first, None)."""
+
+    def call(self, inputs, training=False):
+        """Keras's hook: the forward map, reading the weights as attributes."""
+        raise NotImplementedError(f"{type(self).__name__} must define apply(params, x) or call(inputs)")
+
+    def _build_once(self, input_shape):
+        if not self.__dict__.get("_built_keras", False):
+            self.build((None, *input_shape))
+            self.__dict__["_built_keras"] = True
+
     def add_loss(self, value) -> None:
         """Add the scalar ``value`` to the training objective of the batch being computed (call it inside
         ``apply``/``forward``); ``evaluate`` includes it in the loss, as Keras does."""
@@ -143,16 +189,45 @@ class Layer:
     # --- the protocol --------------------------------------------------------------------------------
 
     def output_shape(self, input_shape: tuple) -> tuple:
-        """The per-sample output shape for a per-sample ``input_shape``; ValueError if it does not fit."""
+        """The per-sample output shape for a per-sample ``input_shape``; ValueError if it does not fit. A
+        Keras-style layer answers with its ``compute_output_shape`` or, without one, by tracing ``call``
+        abstractly (nothing is computed)."""
+        if self._keras_style("compute_output_shape"):
+            return tuple(self.compute_output_shape((None, *input_shape))[1:])
+        if self._keras_style("call"):
+            import jax
+
+            self._build_once(tuple(input_shape))
+            spec = {v.name: jax.ShapeDtypeStruct(v.shape, np.float32)
+                    for v in self.__dict__.get("_variables", {}).values()}
+            x = jax.ShapeDtypeStruct((1, *input_shape), np.float32)
+            return tuple(jax.eval_shape(lambda p, x: self.apply(p, x), spec, x).shape[1:])
         return tuple(input_shape)
 
     def init(self, rng: np.random.Generator, input_shape: tuple) -> dict:
-        """Create the parameters for a per-sample ``input_shape``, random ones drawn from ``rng``."""
-        return {}
+        """Create the parameters for a per-sample ``input_shape``, random ones drawn from ``rng``. A Keras-style
+        layer runs its ``build`` once and draws each ``add_weight`` weight from ``rng``."""
+        if not (self._keras_style("build") or self._keras_style("call")):
+            return {}
+        self._build_once(tuple(input_shape))
+        variables = self.__dict__.get("_variables", {})
+        self.non_trainable_keys = tuple(v.name for v in variables.values() if not v.trainable)
+        seed = int(rng.integers(2**31))
+        return {v.name: v.initial_value(seed) for v in variables.values()}
 
     def apply(self, params: dict, x, *, key=None, training: bool = False):
-        """The forward map on a batch ``x`` of shape [batch, *input_shape]."""
-        raise NotImplementedError
+        """The forward map on a batch ``x`` of shape [batch, *input_shape]; a Keras-style layer runs ``call``
+        with its weights bound to ``params``."""
+        if not self._keras_style("call"):
+            raise NotImplementedError(f"{type(self).__name__} must define apply(params, x) or call(inputs)")
+        import inspect as _inspect
+
+        from physnn.layers.variables import bind
+
+        with bind(self, params):
+            if "training" in _inspect.signature(self.call).parameters:
+                return self.call(x, training=training)
+            return self.call(x)
 
     def init_state(self, batch_size: int, input_shape: tuple):
         """State carried between batches (only stateful layers have one)."""

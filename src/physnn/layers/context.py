@@ -92,6 +92,28 @@ class LayerContext:
             self.owners[layer.name] = tuple(self.enclosing)
         return y
 
+    def variable(self, variable):
+        """The array of a model's ``add_weight`` variable in this call (created in ``init`` mode); the model's
+        own weights are the parameter entry under its name, known to ``layers`` as one more entry."""
+        owner = variable.owner
+        entry = self.params.get(owner.name)
+        if entry is None or variable.name not in entry:
+            if not self.init:
+                raise ValueError(f"weight '{variable.name}' of '{owner.name}' has no value in this model; was it "
+                                 "added after the model was built?")
+            with jax.ensure_compile_time_eval():
+                self.params[owner.name] = {**(entry or {}), variable.name: variable.initial_value(self.seed)}
+        known = self.layers.get(owner.name)
+        if known is None:
+            from physnn.layers.variables import own_weights
+
+            self.layers[owner.name] = (own_weights(owner), ())
+            self.owners[owner.name] = tuple(m for m in self.enclosing if m is not owner)
+        elif getattr(known[0], "owner", None) is not owner:
+            raise ValueError(f"model '{owner.name}' has the name of one of its layers ({type(known[0]).__name__}); "
+                             "its add_weight weights are stored under its name: rename one of them")
+        return self.params[owner.name][variable.name]
+
     def call_nested(self, model, call):
         """Run ``call()`` of a model nested inside this one (its layers' owners include it)."""
         self.enclosing.append(model)

@@ -13,6 +13,7 @@ from physnn.training.data import prepare_array
 from physnn.training.epoch import (
     Layout,
     TrainState,
+    batched_pass,
     course_layout,
     keras_layout,
     make_epoch,
@@ -23,6 +24,6 @@ from physnn.training.jit import flat_jit
 from physnn.training.loop import TrainingDivergedError, check_callbacks, check_finite, fit_loop, fit_seed
 
 __all__ = [
-    "Layout", "TrainState", "TrainingDivergedError", "check_callbacks", "check_finite", "course_layout", "fit_loop",
+    "Layout", "TrainState", "TrainingDivergedError", "batched_pass", "check_callbacks", "check_finite", "course_layout", "fit_loop",
     "fit_seed", "flat_jit", "keras_layout", "make_epoch", "merge_params", "prepare_array", "split_params",
 ]

@@ -78,6 +78,37 @@ def merge_params(train: dict, fixed: dict) -> dict:
     return {name: {**p, **fixed.get(name, {})} for name, p in train.items()}
 
 
+def state_rows(state: dict, k: int) -> dict:
+    """The first ``k`` rows (samples) of every array of a layer-state pytree (stateful RNNs: [batch, units])."""
+    return jax.tree_util.tree_map(lambda s: s[:k], state)
+
+
+def put_state_rows(state: dict, rows: dict) -> dict:
+    """``state`` with its first rows replaced by ``rows`` (what ``state_rows`` took, advanced by a batch)."""
+    return jax.tree_util.tree_map(lambda s, r: s.at[: r.shape[0]].set(r), state, rows)
+
+
+def batched_pass(fn, state: dict, X, batch_size: int):
+    """Run ``fn(state, batch) -> (state, out)`` over consecutive batches of ``X`` (a pytree of arrays with a
+    leading sample axis), threading ``state`` as a stateful layer does, in order and without shuffling; the
+    ragged last batch runs on the first rows of the state (``state_rows``).
+
+    Returns ``(state, full, tail)``: ``full`` the outputs of the full batches stacked on a leading axis
+    (None without a full batch), ``tail`` the ragged batch's output (None without one).
+    """
+    n = jax.tree_util.tree_leaves(X)[0].shape[0]
+    n_full, tail = divmod(n, batch_size)
+    full = rest = None
+    if n_full:
+        batches = jax.tree_util.tree_map(
+            lambda a: a[: n_full * batch_size].reshape(n_full, batch_size, *a.shape[1:]), X)
+        state, full = jax.lax.scan(fn, state, batches)
+    if tail:
+        part, rest = fn(state_rows(state, tail), jax.tree_util.tree_map(lambda a: a[n_full * batch_size:], X))
+        state = put_state_rows(state, part)
+    return state, full, rest
+
+
 def make_epoch(loss_fn, optimizer: Optimizer, n: int, layout: Layout, shuffle: bool = True, frozen: tuple = ()):
     """Build ``epoch(train_state, X, Y, key) -> (train_state, logs)`` (not yet jitted; callers compose and jit).
 
@@ -132,7 +163,9 @@ def make_epoch(loss_fn, optimizer: Optimizer, n: int, layout: Layout, shuffle: b
             totals = {k: jnp.sum(v) * bs for k, v in logs.items()}
         if tail:
             rest = jax.tree_util.tree_map(lambda a: a[n_full * bs:], (X, Y))
-            carry, logs = step(carry, (*rest, keys[-1]))
+            full_state = carry.state  # a stateful layer's tail batch advances the first `tail` rows of its state
+            carry, logs = step(carry._replace(state=state_rows(full_state, tail)), (*rest, keys[-1]))
+            carry = carry._replace(state=put_state_rows(full_state, carry.state))
             totals = {k: totals.get(k, 0.0) + v * tail for k, v in logs.items()}
         return carry, {k: v / n for k, v in totals.items()}
 
