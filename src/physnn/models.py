@@ -30,6 +30,7 @@ from physnn.layers.context import LayerContext, _stack, add_loss
 from physnn.layers.embedding import Embedding
 from physnn.layers.serialize import check_config, deserialize, serialize
 from physnn.layers.symbolic import SymbolicTensor
+from physnn.layers.text import TextVectorization, is_preprocessing
 from physnn.layers.variables import add_weight, adopt, lookup
 from physnn.metrics import get_metric
 from physnn.schedulers import as_functional, get_optimizer
@@ -599,7 +600,11 @@ class Module:
                 raise ValueError(f"the inputs {name}[0], ..., {name}[{len(rows) - 1}] must have the same number of "
                                  f"samples, got {rows}")
             return self._adjust_rank(arrays)
-        return self._adjust_rank(self._as_input_array(_single(x), name))
+        return self._adjust_rank(self._as_input_array(self._preprocess_input(_single(x)), name))
+
+    def _preprocess_input(self, x):
+        """Host-side preprocessing before the compiled model (a Sequential's ``TextVectorization``)."""
+        return x
 
     @staticmethod
     def _as_input_array(x, name):
@@ -861,13 +866,20 @@ class Sequential(Module):
         super().__init__(name=name or "sequential", seed=seed)
         self._stack: list[Layer] = []
         self._declared_shape = None
+        self._preprocessing = None  # a TextVectorization first element: applied to the strings on the host
         for layer in layers or []:
             self.add(layer, build=False)
         if self._declared_shape is not None and self._stack:
             self.build(self._declared_shape)  # once, not after every layer
 
     def add(self, layer, build: bool = True):
-        """Append a layer (or an ``Input`` giving the input shape); checks its shape when known."""
+        """Append a layer (or an ``Input`` giving the input shape, or a ``TextVectorization`` first, applied to the
+        strings on the host); checks its shape when known."""
+        if is_preprocessing(layer):
+            if self._stack or self._preprocessing is not None or self._declared_shape is not None:
+                raise ValueError("TextVectorization must be the first element of a Sequential model")
+            self._preprocessing = layer
+            return
         if isinstance(layer, SymbolicTensor):
             if self._stack:
                 raise ValueError("Input(...) must come first in a Sequential model")
@@ -887,6 +899,14 @@ class Sequential(Module):
             if build:
                 self.build(self._declared_shape)
 
+    def _preprocess_input(self, x):
+        if self._preprocessing is None:
+            return x
+        if isinstance(x, str) or (isinstance(x, (list, tuple)) and x and isinstance(x[0], (str, bytes))) or (
+                isinstance(x, np.ndarray) and x.dtype.kind in "USO"):
+            return self._preprocessing(x)
+        return x  # token ids already
+
     def call(self, inputs, training=False):
         x = inputs
         for layer in self._stack:
@@ -904,8 +924,10 @@ class Sequential(Module):
         """The architecture: ``{"name", "seed", "input_shape", "layers": [...]}``, each layer as
         ``physnn.layers.serialize`` writes it and a nested model as ``{"class_name": "Module", "config":
         model_to_config(model)}``."""
+        preprocessing = None if self._preprocessing is None else {
+            "class_name": "TextVectorization", "config": self._preprocessing.get_config()}
         return {"name": self.name, "seed": self.seed, "input_shape": _json_shape(self.input_shape),
-                "layers": [_item_config(item) for item in self._stack]}
+                "layers": [_item_config(item) for item in self._stack], "preprocessing": preprocessing}
 
     @classmethod
     def from_config(cls, config: dict, custom_objects: dict | None = None, model_class=None, where: str = "config"):
@@ -917,6 +939,11 @@ class Sequential(Module):
         items = [model_from_config(c["config"], custom_objects, model_class, where)
                  if isinstance(c, dict) and c.get("class_name") == "Module" else deserialize(c, custom_objects)
                  for c in config["layers"]]
+        preprocessing = config.get("preprocessing")
+        if preprocessing is not None:
+            if not isinstance(preprocessing, dict) or preprocessing.get("class_name") != "TextVectorization":
+                raise ValueError(f"{where}: unknown preprocessing {preprocessing!r}")
+            items = [TextVectorization.from_config(preprocessing["config"]), *items]
         model = cls(items, name=config["name"], seed=config["seed"])
         if config["input_shape"] is not None and not model.built:
             model.build(_config_shape(config["input_shape"], "input_shape", where))

@@ -14,9 +14,11 @@ from physnn.layers import conv, dense, dropout, embedding, merge, noise, pooling
 from physnn.layers.base import LAYERS, Layer
 from physnn.layers.serialize import deserialize, register_layer, serialize
 from physnn.layers.symbolic import Input, SymbolicTensor
+from physnn.layers.text import TextVectorization
 from physnn.reservoir import layer as _reservoir  # noqa: F401  (Reservoir; after serialize, which it imports)
 
 globals().update(LAYERS)
 
-__all__ = ["Input", "LAYERS", "Layer", "SymbolicTensor", "deserialize", "register_layer", "serialize"]
+__all__ = ["Input", "LAYERS", "Layer", "SymbolicTensor", "TextVectorization", "deserialize", "register_layer",
+           "serialize"]
 __all__ += sorted(LAYERS)
