@@ -9,7 +9,7 @@ ELEMENTWISE_NUMPY = {
     sigmoid: lambda z: 1 / (1 + np.exp(-z)),
     tanh: np.tanh,
     RELU: lambda z: np.maximum(z, 0),
-    LRELU: lambda z: np.where(z > 0, z, 0.01 * z),
+    LRELU: lambda z: np.where(z > 0, z, 10e-4 * z),  # the course's delta = 10e-4 = 0.001
     ELU: lambda z: np.where(z > 0, z, np.expm1(z)),
 }
 

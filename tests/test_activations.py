@@ -91,8 +91,8 @@ def test_sigmoid_and_elu_do_not_overflow():
 
 def test_lrelu_slope_and_relu_derivative_sides():
     z = jnp.asarray([-2.0, 3.0])
-    np.testing.assert_allclose(np.asarray(LRELU(z)), [-0.02, 3.0], rtol=1e-6)
-    np.testing.assert_allclose(np.asarray(derivate(LRELU)(z)), [0.01, 1.0], rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(LRELU(z)), [-0.002, 3.0], rtol=1e-6)  # the course's slope 0.001
+    np.testing.assert_allclose(np.asarray(derivate(LRELU)(z)), [0.001, 1.0], rtol=1e-6)
     np.testing.assert_array_equal(np.asarray(derivate(RELU)(z)), [0.0, 1.0])
 
 

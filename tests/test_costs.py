@@ -50,11 +50,12 @@ def test_course_cost_values():
     assert _value(CostMAE, T_REG, Y_REG) == pytest.approx(np.sum(np.abs(T_REG - Y_REG)) / n, rel=1e-12)
     rmse = np.sqrt(np.sum((T_REG - Y_REG) ** 2) / n)
     assert _value(CostRMSE, T_REG, Y_REG) == pytest.approx(rmse, rel=1e-12)
-    logreg = -np.mean(T_BIN * np.log(P_BIN) + (1 - T_BIN) * np.log(1 - P_BIN))
-    assert _value(CostLogReg, T_BIN, P_BIN) == pytest.approx(logreg, rel=1e-8)
-    # cross-entropy is a mean over samples (divides by n = 4, not by n * classes = 12)
-    ce = -np.sum(T_HOT * np.log(P_HOT)) / 4
-    assert _value(CostCrossEntropy, T_HOT, P_HOT) == pytest.approx(ce, rel=1e-8)
+    # the course's formulas exactly, with its guard 10e-10 (= 1e-9) inside the logarithms
+    logreg = -np.sum(T_BIN * np.log(P_BIN + 10e-10) + (1 - T_BIN) * np.log(1 - P_BIN + 10e-10)) / 4
+    assert _value(CostLogReg, T_BIN, P_BIN) == pytest.approx(logreg, rel=1e-14)
+    # the course's cross-entropy divides by target.size = n * classes = 12, not by n = 4
+    ce = -np.sum(T_HOT * np.log(P_HOT + 10e-10)) / 12
+    assert _value(CostCrossEntropy, T_HOT, P_HOT) == pytest.approx(ce, rel=1e-14)
 
 
 def test_course_costs_are_zero_or_minimal_at_the_target():
@@ -157,10 +158,10 @@ def test_get_regularizer():
 # ------------------------------------------- FFNN gradients against finite differences (float64, NumPy)
 
 NP_ACT = NUMPY_ACTIVATIONS
-NP_COST = {  # the course's formulas, with its 1e-10 guard inside the logarithms
+NP_COST = {  # the course's formulas, with its 10e-10 (= 1e-9) guard inside the logarithms
     CostOLS: lambda t, y: np.sum((t - y) ** 2) / len(t),
-    CostLogReg: lambda t, y: -np.sum(t * np.log(y + 1e-10) + (1 - t) * np.log(1 - y + 1e-10)) / len(t),
-    CostCrossEntropy: lambda t, y: -np.sum(t * np.log(y + 1e-10)) / len(t),
+    CostLogReg: lambda t, y: -np.sum(t * np.log(y + 10e-10) + (1 - t) * np.log(1 - y + 10e-10)) / len(t),
+    CostCrossEntropy: lambda t, y: -np.sum(t * np.log(y + 10e-10)) / t.size,
     CostMAE: lambda t, y: np.sum(np.abs(t - y)) / len(t),
     CostRMSE: lambda t, y: np.sqrt(np.sum((t - y) ** 2) / len(t)),
 }
@@ -228,8 +229,7 @@ def test_ffnn_gradient_equals_finite_differences(hidden, output, cost):
         lam = 0.1
         params = [(jnp.asarray(W[1:]), jnp.asarray(W[0])) for W in weights]  # the trainer's (W, b) form
         value = model._loss(params, jnp.asarray(X), jnp.asarray(t), lam)
-        # rel 1e-8: the 1e-10 guard of the logarithms may be added (the course) or a clip (same to ~1e-10)
-        assert float(value) == pytest.approx(_np_loss(weights, X, t, hidden, output, cost, lam), rel=1e-8)
+        assert float(value) == pytest.approx(_np_loss(weights, X, t, hidden, output, cost, lam), rel=1e-12)
         grads = jax.grad(model._loss)(params, jnp.asarray(X), jnp.asarray(t), lam)
         expected = _finite_difference_gradient(weights, X, t, hidden, output, cost, lam)
         for (g_W, g_b), e in zip(grads, expected, strict=True):

@@ -91,13 +91,29 @@ def test_first_updates_equal_hand_computed_values(make_class, make_fn, eta, expe
     np.testing.assert_allclose(compiled, expected, rtol=RTOL, atol=ATOL)
 
 
-@pytest.mark.parametrize("make_class, make_fn, eta, expected", CASES)
-def test_reset_restarts_from_the_first_step(make_class, make_fn, eta, expected):
+NAMED_CASES = [pytest.param(name, make_class, eta, expected, id=f"{name}-{label}")
+               for name, make_class, make_fn, constant, decayed in TABLE
+               for label, eta, expected in (("eta=0.1", 0.1, constant), ("step_decay", DECAY, decayed))]
+
+
+@pytest.mark.parametrize("name, make_class, eta, expected", NAMED_CASES)
+def test_reset_forgets_what_the_course_reset_forgets(name, make_class, eta, expected):
+    """The course's reset(): a no-op for Constant and Momentum, G = 0 for Adagrad and AdagradMomentum (whose
+    velocity is kept), s = 0 for RMS_prop; Adam restarts from its first step (physnn's bias correction)."""
     scheduler = make_class(eta)
     _class_changes(scheduler)
     scheduler.reset()
-    fresh = _class_changes(make_class(eta), GRADS[:2])
-    np.testing.assert_array_equal(_class_changes(scheduler, GRADS[:2]), fresh)
+    after = _class_changes(scheduler, GRADS[:2])
+    if name in ("Adagrad", "RMS_prop", "Adam"):
+        np.testing.assert_array_equal(after, _class_changes(make_class(eta), GRADS[:2]))
+    elif name in ("Constant", "Momentum"):
+        np.testing.assert_array_equal(after, _class_changes(make_class(eta), GRADS + GRADS[:2])[3:])
+    else:  # AdagradMomentum: G from zero, v = the last change, the step count (and a schedule) goes on
+        v, G, lrs = np.asarray(expected[-1], np.float64), 0.0, [0.1, 0.1] if eta == 0.1 else [0.0125, 0.00625]
+        for g, lr, got in zip(GRADS[:2], lrs, after, strict=True):
+            G = G + np.square(g)
+            v = 0.9 * v + lr * np.asarray(g) / (np.sqrt(G) + 1e-8)
+            np.testing.assert_allclose(got, v, rtol=RTOL, atol=ATOL)
 
 
 @pytest.mark.parametrize("name, make_class, make_fn, constant, decayed", TABLE, ids=[t[0] for t in TABLE])

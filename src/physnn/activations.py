@@ -1,8 +1,10 @@
 """Elementwise activation functions and their derivatives (the course's `activation` module).
 
 Every function maps an array of pre-activations ``z`` of any shape to activations of the same shape.
-``derivate(f)`` returns f'(z) elementwise, with closed forms for the named functions and forward-mode
-autodiff (one JVP with a tangent of ones) for any other elementwise function.
+``derivate(f)`` returns f'(z) elementwise, with closed forms for the named functions and, for any other
+function, the course's ``elementwise_grad`` (the gradient of sum_i f(z)_i, by reverse-mode autodiff).
+Integer and boolean inputs (the course's demos pass ``np.array([[4, 5, 6]]).T`` or ``np.arange(...)``) are
+computed in float: float32, or float64 under ``jax.enable_x64``.
 """
 
 from __future__ import annotations
@@ -12,37 +14,50 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
-LRELU_SLOPE = 0.01
+LRELU_SLOPE = 10e-4  # the course's ``delta = 10e-4``, i.e. 0.001 (PyTorch's default slope is 0.01)
 ELU_ALPHA = 1.0
 
 
+def _float(z):
+    """``z`` as an array of a floating dtype: a float (or complex) array is returned as it is, an integer or
+    boolean array or a Python number is converted (float32; float64 under ``jax.enable_x64``)."""
+    if not hasattr(z, "dtype"):
+        z = jnp.asarray(z)
+    if jnp.issubdtype(z.dtype, jnp.inexact):
+        return z
+    return jnp.asarray(z, dtype=jnp.result_type(float))
+
+
 def identity(z):
-    """f(z) = z."""
-    return z
+    """f(z) = z (an integer z comes back as float)."""
+    return _float(z)
 
 
 def sigmoid(z):
     """f(z) = 1 / (1 + e^{-z}), evaluated without overflow for large |z|."""
-    return jax.nn.sigmoid(z)
+    return jax.nn.sigmoid(_float(z))
 
 
 def tanh(z):
     """f(z) = tanh(z)."""
-    return jnp.tanh(z)
+    return jnp.tanh(_float(z))
 
 
 def RELU(z):
     """f(z) = max(z, 0)."""
-    return jnp.maximum(z, 0)
+    return jnp.maximum(_float(z), 0)
 
 
 def LRELU(z):
-    """Leaky ReLU, f(z) = z for z > 0 and 0.01 z otherwise (the course used 1e-3; Keras/PyTorch use 0.01)."""
+    """Leaky ReLU, f(z) = z for z > 0 and delta z otherwise, delta = ``LRELU_SLOPE`` = 10e-4 = 0.001 (the
+    course's ``delta = 10e-4``; Keras's default is 0.2, PyTorch's 0.01)."""
+    z = _float(z)
     return jnp.where(z > 0, z, LRELU_SLOPE * z)
 
 
 def ELU(z):
     """f(z) = z for z > 0 and alpha (e^z - 1) otherwise, alpha = 1."""
+    z = _float(z)
     return jnp.where(z > 0, z, ELU_ALPHA * jnp.expm1(jnp.minimum(z, 0)))
 
 
@@ -51,34 +66,38 @@ def softmax(z):
 
     Subtracting the row maximum keeps the exponentials finite for any input.
     """
+    z = _float(z)
     z = z - jax.lax.stop_gradient(jnp.max(z, axis=-1, keepdims=True))
     e = jnp.exp(z)
     return e / jnp.sum(e, axis=-1, keepdims=True)
 
 
 def _d_identity(z):
-    return jnp.ones_like(z)
+    return jnp.ones_like(_float(z))
 
 
 def _d_sigmoid(z):
-    s = jax.nn.sigmoid(z)
+    s = jax.nn.sigmoid(_float(z))
     return s * (1 - s)
 
 
 def _d_tanh(z):
-    return 1 - jnp.tanh(z) ** 2
+    return 1 - jnp.tanh(_float(z)) ** 2
 
 
 def _d_relu(z):
-    return jnp.where(z > 0, 1.0, 0.0).astype(jnp.result_type(z, jnp.float32))
+    z = _float(z)
+    return jnp.where(z > 0, 1.0, 0.0).astype(z.dtype)
 
 
 def _d_lrelu(z):
-    return jnp.where(z > 0, 1.0, LRELU_SLOPE).astype(jnp.result_type(z, jnp.float32))
+    z = _float(z)
+    return jnp.where(z > 0, 1.0, LRELU_SLOPE).astype(z.dtype)
 
 
 def _d_elu(z):
-    return jnp.where(z > 0, 1.0, ELU_ALPHA * jnp.exp(jnp.minimum(z, 0))).astype(jnp.result_type(z, jnp.float32))
+    z = _float(z)
+    return jnp.where(z > 0, 1.0, ELU_ALPHA * jnp.exp(jnp.minimum(z, 0))).astype(z.dtype)
 
 
 def _d_softmax(z):
@@ -112,17 +131,22 @@ ACTIVATIONS: dict[str, Callable] = {
 def derivate(func: Callable) -> Callable:
     """Return z -> f'(z), the elementwise derivative of the activation ``func``.
 
-    Closed forms: sigmoid' = s(1 - s), tanh' = 1 - tanh^2, RELU' = [z > 0], LRELU' = 1 or 0.01,
-    ELU' = 1 or e^z. For ``softmax`` this is the diagonal of the Jacobian, s_i (1 - s_i); the full
-    Jacobian is diag(s) - s s^T (with cross-entropy the output delta is simply s - t). Any other
-    elementwise function is differentiated with one forward-mode JVP.
+    Closed forms: sigmoid' = s(1 - s), tanh' = 1 - tanh^2, RELU' = [z > 0], LRELU' = 1 or 0.001 (the
+    course's), ELU' = 1 or e^z. For ``softmax`` this is the diagonal of the Jacobian, s_i (1 - s_i); the full
+    Jacobian is diag(s) - s s^T (with cross-entropy the output delta is simply s - t). (The course's
+    ``derivate(softmax)`` is autograd's ``elementwise_grad``, the gradient of sum_i s_i = 1, i.e. ~1e-10.)
+    Any other function is differentiated as the course's ``elementwise_grad``: the gradient of
+    sum_i f(z)_i, one reverse-mode pass with a cotangent of ones, which is f'(z) for an elementwise f and the
+    gradient dC/dy for a scalar cost (the course: "derivate() can also be used for cost functions",
+    ``derivate(CostOLS(target))(y)``). Integer z is computed in float.
     """
     if func in _DERIVATIVES:
         return _DERIVATIVES[func]
 
     def derivative(z):
-        z = jnp.asarray(z, dtype=jnp.result_type(z, jnp.float32))
-        return jax.jvp(func, (z,), (jnp.ones_like(z),))[1]
+        z = jnp.asarray(z, dtype=jnp.result_type(_float(z), jnp.float32))
+        out, pullback = jax.vjp(func, z)
+        return pullback(jnp.ones_like(out))[0]
 
     return derivative
 

@@ -1,8 +1,9 @@
 """Cost functions: the course's cost closures, Keras-style losses by name, and weight regularisers.
 
-Course API: ``CostOLS(target)`` returns a closure ``cost(prediction) -> scalar``. Keras API: a loss is
-``loss(y_true, y_pred) -> scalar`` (mean over the batch). ``as_loss`` turns either into the latter.
-Shapes: ``target`` and ``prediction`` are [n, outputs] (or [n] for sparse class labels).
+Course API: ``CostOLS(target)`` returns a closure ``cost(prediction) -> scalar``, with the course's formulas
+and normalisations exactly. Keras API: a loss is ``loss(y_true, y_pred) -> scalar`` (mean over the batch).
+``as_loss`` turns either into the latter. Shapes: ``target`` and ``prediction`` are [n, outputs] (or [n] for
+sparse class labels). Integer targets and predictions (the course's demos) are computed in float.
 """
 
 from __future__ import annotations
@@ -13,59 +14,68 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
-EPS = 1e-10  # the course's guard inside log()
+from physnn.activations import _float
+
+EPS = 10e-10  # the course's guard inside log(), written as it writes it: 10e-10 = 1e-9
 _PROB_CLIP = 1e-7  # Keras's clip of probabilities in cross-entropies
 
 
 def CostOLS(target):
-    """Mean squared error, C(y) = (1/n) sum_i sum_k (t_ik - y_ik)^2 (course eq. for OLS)."""
+    """The course's OLS cost, C(y) = (1/n) sum_i sum_k (t_ik - y_ik)^2, n = target.shape[0]."""
+    target = _float(target)
 
     def func(X):
-        return (1.0 / target.shape[0]) * jnp.sum((target - X) ** 2)
+        return (1.0 / target.shape[0]) * jnp.sum((target - _float(X)) ** 2)
 
     return func
 
 
 def CostLogReg(target):
-    """Binary cross-entropy, C(y) = -(1/n) sum_i [t_i log(y_i) + (1 - t_i) log(1 - y_i)]."""
+    """The course's logistic-regression cost, C(y) = -(1/n) sum_i sum_k [t_ik log(y_ik + 1e-9)
+    + (1 - t_ik) log((1 - y_ik) + 1e-9)], n = target.shape[0] (the course's ``10e-10`` guard).
+
+    (1 - y) is computed before 1e-9 is added: in float32 XLA would otherwise rewrite (1 - y) + 1e-9 as
+    (1 + 1e-9) - y = 0 for y = 1 under jit (measured: log(0) = -inf and a NaN gradient), so the order is
+    held by ``lax.optimization_barrier``; the value is the course's formula, evaluated in this order.
+    """
+    target = _float(target)
 
     def func(X):
-        # Clip to [eps, 1 - eps] with eps no smaller than the dtype's resolution: in float32, 1 - X + 1e-10
-        # may round to 0 (XLA reassociates it under jit) and give log(0) and a NaN gradient.
-        eps = max(EPS, float(jnp.finfo(jnp.result_type(X, jnp.float32)).eps))
-        p = jnp.clip(X, eps, 1 - eps)
-        return -(1.0 / target.shape[0]) * jnp.sum(target * jnp.log(p) + (1 - target) * jnp.log(1 - p))
+        X = _float(X)
+        one_minus = jax.lax.optimization_barrier(1 - X)
+        return -(1.0 / target.shape[0]) * jnp.sum(target * jnp.log(X + EPS) + (1 - target) * jnp.log(one_minus + EPS))
 
     return func
 
 
 def CostCrossEntropy(target):
-    """Categorical cross-entropy, C(y) = -(1/n) sum_i sum_k t_ik log(y_ik), one-hot t, softmax y.
-
-    The course divides by ``target.size`` (n * classes); we divide by n, the usual mean over samples,
-    so the cost does not shrink with the number of classes.
-    """
+    """The course's cross-entropy, C(y) = -(1/N) sum_i sum_k t_ik log(y_ik + 1e-9), one-hot t, softmax y,
+    with N = target.size = n * classes (the course divides by the number of entries, not of samples: this is
+    Keras's categorical cross-entropy divided by the number of classes)."""
+    target = _float(target)
 
     def func(X):
-        return -(1.0 / target.shape[0]) * jnp.sum(target * jnp.log(X + EPS))
+        return -(1.0 / target.size) * jnp.sum(target * jnp.log(_float(X) + EPS))
 
     return func
 
 
 def CostMAE(target):
-    """Mean absolute error, C(y) = (1/n) sum_i sum_k |t_ik - y_ik|."""
+    """Mean absolute error, C(y) = (1/n) sum_i sum_k |t_ik - y_ik| (physnn's, in the course's form)."""
+    target = _float(target)
 
     def func(X):
-        return (1.0 / target.shape[0]) * jnp.sum(jnp.abs(target - X))
+        return (1.0 / target.shape[0]) * jnp.sum(jnp.abs(target - _float(X)))
 
     return func
 
 
 def CostRMSE(target):
-    """Root mean squared error, C(y) = sqrt((1/n) sum_i sum_k (t_ik - y_ik)^2)."""
+    """Root mean squared error, C(y) = sqrt((1/n) sum_i sum_k (t_ik - y_ik)^2) (physnn's, in the course's form)."""
+    target = _float(target)
 
     def func(X):
-        return jnp.sqrt((1.0 / target.shape[0]) * jnp.sum((target - X) ** 2))
+        return jnp.sqrt((1.0 / target.shape[0]) * jnp.sum((target - _float(X)) ** 2))
 
     return func
 
@@ -115,8 +125,9 @@ LOSSES: dict[str, Callable] = {
     "sparse_categorical_crossentropy": sparse_categorical_crossentropy,
 }
 
-_COST_TO_LOSS = {CostOLS: mse, CostMAE: mae, CostLogReg: binary_crossentropy,
-                 CostCrossEntropy: categorical_crossentropy}
+# The course's costs as losses: ``as_loss`` calls the cost itself (its value and its gradient), never a Keras
+# loss of the same family (CostCrossEntropy = categorical_crossentropy / classes; CostOLS = mse * outputs).
+_COURSE_COSTS = (CostOLS, CostMAE, CostLogReg, CostCrossEntropy, CostRMSE)
 
 
 def as_loss(loss: str | Callable) -> Callable:
@@ -129,7 +140,7 @@ def as_loss(loss: str | Callable) -> Callable:
         if loss.lower() in LOSSES:
             return LOSSES[loss.lower()]
         raise ValueError(f"loss={loss!r} is not known; valid names are {sorted(LOSSES)} or a callable")
-    if loss in _COST_TO_LOSS or loss is CostRMSE:
+    if loss in _COURSE_COSTS:
         cost = loss
         return lambda y_true, y_pred: cost(y_true)(y_pred)
     if callable(loss):

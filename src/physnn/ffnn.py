@@ -7,9 +7,13 @@ Forward pass (the course's layout: each weight matrix W^l has shape [n_{l-1} + 1
 Training minimises C(a^L) + (lam / 2) sum_l ||W^l[1:]||^2 (``lam`` is L2 weight decay on the weights, not the
 biases, exactly the course's gradient term lam * W) with the gradients from ``jax.grad``; one epoch (shuffle
 without replacement, all minibatches, evaluation of the training and validation scores) is one compiled
-call. Differences from the course code: the course's ``resample`` draws a bootstrap sample (with
-replacement) each epoch, and its weights start as N(0, 1) with no scaling; here every epoch visits every
-sample once and weights start as N(0, 1 / n_in) (LeCun), which trains deep or wide layers reliably.
+call. Differences from the course code (measured in README.md, "The course's code on physnn"): the course's
+``resample`` draws one bootstrap sample (with replacement) before training and never shuffles again, here
+every epoch visits every sample once in a new order; its weights start as N(0, 1) with no scaling, here as
+N(0, 1 / n_in) (LeCun); its bias input is 0.01 (a^{l-1} gets a column of 0.01, the bias gradient is summed
+as if it were 1), here the bias is added with input 1 and its exact gradient; its schedulers are reset at
+every epoch (Adam's moments and Adagrad's/RMS_prop's sums zeroed), here the optimiser state runs through
+the whole fit; its softmax output delta is the batch sum of (a - t), here the gradient of the cost.
 """
 
 from __future__ import annotations
@@ -189,6 +193,20 @@ class FFNN:
         if output.shape[1] == 1:
             return (output > threshold).astype(int)
         return np.eye(output.shape[1], dtype=int)[np.argmax(output, axis=1)]
+
+    def _accuracy(self, prediction, target) -> float:
+        """The course's accuracy, the fraction of entries where prediction == target:
+        (1/N) sum_j [prediction_j == target_j] over all N = prediction.size entries (``np.average``).
+
+        For one-hot rows of K classes this counts entries, not samples (a wrong row is 2 wrong entries of K);
+        ``fit``'s "train_accs"/"val_accs" are per sample (argmax of the output against argmax of t).
+        Raises ValueError when the sizes differ (the course asserts it).
+        """
+        prediction, target = np.asarray(prediction), np.asarray(target)
+        if prediction.size != target.size:
+            raise ValueError(f"prediction and target must have the same size, got prediction of shape "
+                             f"{prediction.shape} and target of shape {target.shape}")
+        return np.average(target == prediction)
 
     # --- training ------------------------------------------------------------------------------------
 

@@ -20,6 +20,10 @@ optimisers (a GAN), as one ``Optimizer``.
 
 Course form: ``Adam(eta).update_change(gradient) -> change`` with ``reset()``, one object per parameter
 array, exactly the course's API; each class runs the same functional update, so both agree to the bit.
+``reset()`` forgets what the course's ``reset`` forgets: nothing for Constant and Momentum (the velocity is
+kept), G for Adagrad and AdagradMomentum (AdagradMomentum keeps its velocity), s for RMS_prop; Adam's
+``reset()`` zeroes its moments and also its update count, so that its bias correction starts again from
+t = 1 (the course's counts epochs instead, see ``adam``).
 """
 
 from __future__ import annotations
@@ -528,7 +532,7 @@ class Scheduler:
         return change
 
     def reset(self):
-        """Forget the accumulated moments and the step count."""
+        """Forget the accumulated moments and the step count (the next update is a first one)."""
         self._state = None
 
     def get_config(self) -> dict:
@@ -545,6 +549,9 @@ class Constant(Scheduler):
     def functional(self):
         return constant(self.eta)
 
+    def reset(self):
+        """Nothing to forget: a no-op, as the course's (a decay schedule's step count goes on)."""
+
 
 class Momentum(Scheduler):
     """v = momentum v + eta g; change = v."""
@@ -556,6 +563,10 @@ class Momentum(Scheduler):
 
     def functional(self):
         return momentum(self.eta, self.momentum)
+
+    def reset(self):
+        """A no-op, as the course's: the velocity v (and the step count) is kept, so the next update is
+        momentum v + eta g with the v of the last update."""
 
 
 class Adagrad(Scheduler):
@@ -575,6 +586,14 @@ class AdagradMomentum(Scheduler):
 
     def functional(self):
         return adagrad_momentum(self.eta, self.momentum)
+
+    def reset(self):
+        """As the course's: G = 0, the velocity v (and the step count) is kept, so the next update is
+        momentum v + eta g / (sqrt(g^2) + delta)."""
+        if self._state is not None:
+            state = self._state
+            G = tree_map(lambda G: _filled(np.shape(G), jnp.result_type(G)), state["G"])
+            self._state = {**state, "G": G} if isinstance(state, dict) else state._replace(G=G)
 
 
 class RMS_prop(Scheduler):
