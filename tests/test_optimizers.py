@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import physnn as keras
-from physnn import ReduceLROnPlateau, layers, schedulers
+from physnn import ReduceLROnPlateau, layers, optimizers, schedulers
 from physnn.schedulers import (
     OPTIMIZER_NAMES,
     SCHEDULERS,
@@ -97,9 +97,18 @@ TABLE = [
     Row("OPTIMIZER_NAMES['adam']", _named("adam"), (0.1, 1000), (0.05, 5000)),
     Row("OPTIMIZER_NAMES['adamw']", _named("adamw"), (DECAY, 10_000), (DECAY, 10_000)),
     Row("partition", _two_groups, (0.05, 2000), (0.05, 5000)),
+    # Keras's classes (physnn.optimizers; their equations against torch.optim in tests/test_keras_namespaces.py)
+    Row("optimizers.SGD", lambda eta: optimizers.SGD(eta, momentum=0.9, nesterov=True).functional(), (0.02, 1000),
+        (0.001, 2000)),
+    Row("optimizers.Adam", lambda eta: optimizers.Adam(eta, amsgrad=True).functional(), (0.1, 1000), (0.05, 5000)),
+    Row("optimizers.AdamW", lambda eta: optimizers.AdamW(eta, weight_decay=1e-3).functional(), (DECAY, 10_000),
+        (DECAY, 10_000)),
+    Row("optimizers.RMSprop", lambda eta: optimizers.RMSprop(eta, momentum=0.5, centered=True).functional(),
+        (0.01, 1000), (exponential_decay(0.01, 0.1, 5000), 10_000)),
+    Row("optimizers.Adagrad", lambda eta: optimizers.Adagrad(eta).functional(), (0.5, 1000), (0.5, 10_000)),
 ]
 IDS = [row.name for row in TABLE]
-NEEDS_PARAMS = {"SCHEDULERS['adamw']", "OPTIMIZER_NAMES['adamw']"}
+NEEDS_PARAMS = {"SCHEDULERS['adamw']", "OPTIMIZER_NAMES['adamw']", "optimizers.AdamW"}
 
 
 # Full-batch optimisers need the loss function too (update(grads, state, params, value, value_and_grad)):
@@ -109,7 +118,8 @@ FULL_BATCH = {"OPTIMIZER_NAMES['lbfgs']"}
 
 def test_the_table_covers_every_registered_optimiser():
     registered = ({f"SCHEDULERS[{name!r}]" for name in SCHEDULERS} | {f"OPTIMIZER_NAMES[{name!r}]" for name in
-                                                                     OPTIMIZER_NAMES} | {"partition"})
+                                                                     OPTIMIZER_NAMES} | {"partition"}
+                  | {f"optimizers.{name}" for name in optimizers.CLASSES})
     assert set(IDS) | FULL_BATCH == registered and len(IDS) == len(set(IDS))
 
 

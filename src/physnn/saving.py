@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from physnn import _io, activations, costs, initializers, metrics, schedulers
+from physnn import _io, activations, costs, initializers, losses, metrics, optimizers, schedulers
 from physnn.layers.base import Layer
 from physnn.layers.serialize import check_config, register_layer
 from physnn.training.lbfgs import LBFGS
@@ -71,7 +71,12 @@ def register_file_kind(kind: str, restore) -> None:
 
 _SCHEDULES = {fn.__name__: fn for fn in (schedulers.exponential_decay, schedulers.step_decay,
                                          schedulers.inverse_time_decay)}
+# optimiser classes by the name a file stores: the course's by class name, Keras's (physnn.optimizers, whose
+# Adam, Adagrad and AdamW share their names with course classes) as "optimizers.<class name>"
 _OPTIMIZERS = {cls.__name__: cls for cls in (*schedulers.SCHEDULERS.values(), LBFGS)}
+_OPTIMIZERS.update({f"optimizers.{name}": cls for name, cls in optimizers.CLASSES.items()})
+_OPTIMIZER_NAMES = {cls: name for name, cls in _OPTIMIZERS.items()}
+_RATE_KEYS = ("eta", "learning_rate")  # the learning rate's argument: course classes, Keras classes
 _COST_FUNCTIONS = {fn.__name__: fn for fn in (*costs.LOSSES.values(), costs.CostOLS, costs.CostMAE,
                                              costs.CostLogReg, costs.CostCrossEntropy, costs.CostRMSE)}
 
@@ -167,23 +172,27 @@ def _compile_state(model) -> dict | None:
         raise ValueError(f"the optimiser {optimizer!r} (a functional optimiser or a Scheduler subclass)"
                          f"{_NOT_STORABLE}; compile with a physnn Scheduler such as Adam(1e-3)")
     opt_config = optimizer.get_config()
+    rate_key = next((k for k in _RATE_KEYS if k in opt_config), "eta")
     if callable(optimizer.eta):
         schedule = getattr(optimizer.eta, "physnn_schedule", None)
         if schedule is None or schedule["name"] not in _SCHEDULES:
-            raise ValueError(f"the learning-rate function eta={optimizer.eta!r} of {type(optimizer).__name__}"
+            raise ValueError(f"the learning-rate function {rate_key}={optimizer.eta!r} of {type(optimizer).__name__}"
                              f"{_NOT_STORABLE}; physnn.exponential_decay, step_decay and inverse_time_decay "
                              "can be stored")
-        opt_config["eta"] = {"schedule": schedule["name"], "config": schedule["config"]}
+        opt_config[rate_key] = {"schedule": schedule["name"], "config": schedule["config"]}
     if isinstance(model.loss, str):
         loss = {"name": model.loss}
     elif _COST_FUNCTIONS.get(getattr(model.loss, "__name__", None)) is model.loss:
         loss = {"function": model.loss.__name__}
     else:
-        raise ValueError(f"the loss {model.loss!r}{_NOT_STORABLE}")
+        try:  # a physnn.losses object (by class name and configuration) or function (by name)
+            loss = {"keras": losses.serialize(model.loss)}
+        except ValueError:
+            raise ValueError(f"the loss {model.loss!r}{_NOT_STORABLE}") from None
     for name, fn in model.metrics:
         if metrics.METRICS.get(name) is not fn:
             raise ValueError(f"the metric {name!r} ({fn!r}){_NOT_STORABLE}")
-    return {"optimizer": {"class": type(optimizer).__name__, "config": opt_config}, "loss": loss,
+    return {"optimizer": {"class": _OPTIMIZER_NAMES[type(optimizer)], "config": opt_config}, "loss": loss,
             "metrics": [name for name, _ in model.metrics]}
 
 
@@ -198,15 +207,18 @@ def _recompile(model, config, path) -> bool:
     if opt_class is None:
         raise ValueError(f"{path}: unknown optimiser class {config['optimizer']['class']!r}")
     opt_config = dict(config["optimizer"]["config"])
-    if isinstance(opt_config.get("eta"), dict):
-        eta = opt_config["eta"]
-        if eta["schedule"] not in _SCHEDULES:
-            raise ValueError(f"{path}: unknown learning-rate schedule {eta['schedule']!r}")
-        schedule = _SCHEDULES[eta["schedule"]]
-        check_config(schedule, eta["config"], f"{path}: schedule {eta['schedule']}")
-        opt_config["eta"] = schedule(**eta["config"])
+    for rate_key in _RATE_KEYS:
+        if isinstance(opt_config.get(rate_key), dict):
+            eta = opt_config[rate_key]
+            if eta["schedule"] not in _SCHEDULES:
+                raise ValueError(f"{path}: unknown learning-rate schedule {eta['schedule']!r}")
+            schedule = _SCHEDULES[eta["schedule"]]
+            check_config(schedule, eta["config"], f"{path}: schedule {eta['schedule']}")
+            opt_config[rate_key] = schedule(**eta["config"])
     check_config(opt_class, opt_config, f"{path}: optimiser {opt_class.__name__}")
-    if "function" in loss:
+    if "keras" in loss:
+        loss = losses.deserialize(loss["keras"])
+    elif "function" in loss:
         if loss["function"] not in _COST_FUNCTIONS:
             raise ValueError(f"{path}: unknown loss function {loss['function']!r}")
         loss = _COST_FUNCTIONS[loss["function"]]
