@@ -15,6 +15,7 @@ from physnn.activations import (
     derivate,
     get_activation,
     identity,
+    leaky_relu,
     sigmoid,
     softmax,
     tanh,
@@ -96,8 +97,7 @@ def test_lrelu_slope_and_relu_derivative_sides():
     np.testing.assert_array_equal(np.asarray(derivate(RELU)(z)), [0.0, 1.0])
 
 
-@pytest.mark.parametrize("name, func", [("relu", RELU), ("ReLU", RELU), ("leaky_relu", LRELU),
-                                        ("lrelu", LRELU),
+@pytest.mark.parametrize("name, func", [("relu", RELU), ("ReLU", RELU), ("leaky_relu", leaky_relu), ("lrelu", LRELU),
                                         ("linear", identity), ("ELU", ELU), ("softmax", softmax),
                                         ("Sigmoid", sigmoid), ("tanh", tanh)])
 def test_get_activation_by_name(name, func):
@@ -120,3 +120,17 @@ def test_activation_name_round_trips():
     for func in set(ACTIVATIONS.values()):
         assert get_activation(activation_name(func)) is func
     assert activation_name(jnp.sin) is None
+
+
+def test_keras_named_activations_are_keras_formulas():
+    """Keras's activation names give Keras's functions: leaky_relu with Keras's slope 0.2 (the course's LRELU,
+    "lrelu", keeps 0.001), and the jax.nn ones, checked against their formulas."""
+    z = np.array([-2.0, -0.5, 0.0, 1.5, 7.0], np.float32)
+    np.testing.assert_allclose(get_activation("leaky_relu")(z), np.where(z > 0, z, 0.2 * z), rtol=1e-6)
+    np.testing.assert_allclose(get_activation("softplus")(z), np.log1p(np.exp(z)), rtol=1e-6)
+    np.testing.assert_allclose(get_activation("softsign")(z), z / (1 + np.abs(z)), rtol=1e-6)
+    np.testing.assert_allclose(get_activation("swish")(z), z / (1 + np.exp(-z)), rtol=1e-5)
+    np.testing.assert_allclose(get_activation("relu6")(z), np.clip(z, 0, 6), rtol=1e-6)
+    np.testing.assert_allclose(get_activation("hard_sigmoid")(z), np.clip(z / 6 + 0.5, 0, 1), rtol=1e-6)
+    np.testing.assert_allclose(get_activation("exponential")(np.arange(3)), np.exp(np.arange(3)), rtol=1e-6)
+    np.testing.assert_allclose(np.exp(get_activation("log_softmax")(z)).sum(), 1.0, rtol=1e-6)

@@ -115,16 +115,51 @@ _DERIVATIVES: dict[Callable, Callable] = {
     softmax: _d_softmax,
 }
 
+def leaky_relu(z):
+    """Keras's ``leaky_relu``: z for z > 0, else 0.2 z (Keras's default slope; the course's ``LRELU`` has 0.001)."""
+    return jax.nn.leaky_relu(_float(z), negative_slope=0.2)
+
+
+def _keras(fn, name: str, doc: str) -> Callable:
+    def activation(z):
+        return fn(_float(z))
+
+    activation.__name__ = activation.__qualname__ = name
+    activation.__doc__ = doc
+    return activation
+
+
+# Keras's other activations by their Keras names (jax.nn's definitions, which are Keras 3's on JAX).
+softplus = _keras(jax.nn.softplus, "softplus", "log(1 + e^z).")
+softsign = _keras(jax.nn.soft_sign, "softsign", "z / (1 + |z|).")
+selu = _keras(jax.nn.selu, "selu", "lambda (z if z > 0 else alpha (e^z - 1)), Klambauer et al. 2017.")
+silu = _keras(jax.nn.silu, "silu", "z sigmoid(z) (swish).")
+gelu = _keras(jax.nn.gelu, "gelu", "z Phi(z), tanh-approximated as Keras's default.")
+exponential = _keras(jnp.exp, "exponential", "e^z.")
+relu6 = _keras(jax.nn.relu6, "relu6", "min(max(z, 0), 6).")
+hard_sigmoid = _keras(lambda z: jnp.clip(z / 6.0 + 0.5, 0.0, 1.0), "hard_sigmoid", "clip(z / 6 + 1/2, 0, 1) (Keras 3).")
+log_softmax = _keras(lambda z: jax.nn.log_softmax(z, axis=-1), "log_softmax", "z - log sum e^z over the last axis.")
+
 ACTIVATIONS: dict[str, Callable] = {
     "identity": identity,
     "linear": identity,
     "sigmoid": sigmoid,
     "tanh": tanh,
     "relu": RELU,
-    "lrelu": LRELU,
-    "leaky_relu": LRELU,
+    "lrelu": LRELU,  # the course's slope, 0.001
+    "leaky_relu": leaky_relu,  # Keras's, 0.2
     "elu": ELU,
     "softmax": softmax,
+    "softplus": softplus,
+    "softsign": softsign,
+    "selu": selu,
+    "silu": silu,
+    "swish": silu,
+    "gelu": gelu,
+    "exponential": exponential,
+    "relu6": relu6,
+    "hard_sigmoid": hard_sigmoid,
+    "log_softmax": log_softmax,
 }
 
 

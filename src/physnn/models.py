@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from physnn import _cache, _checks, initializers, saving
+from physnn import _cache, _checks, initializers, saving, utils
 from physnn.callbacks import History, ProgressBar
 from physnn.costs import accepted_kwargs, as_loss, call_loss
 from physnn.layers.base import Layer
@@ -67,14 +67,16 @@ class Module:
                 return self.out(self.hidden(inputs))
 
     Layers created in ``__init__`` and called in ``call`` get their parameters from the model (created on
-    the first call, by ``build`` or ``fit``). ``seed`` fixes the initial weights, shuffling and dropout.
+    the first call, by ``build`` or ``fit``). ``seed`` fixes the initial weights, shuffling and dropout (None:
+    the default seed, 0 unless ``physnn.utils.set_random_seed`` set another).
     """
 
-    def __init__(self, name: str | None = None, seed: int = 0):
+    def __init__(self, name: str | None = None, seed: int | None = None):
         if name is not None and not isinstance(name, str):
             raise ValueError(f"name must be a string or None, got {name!r}")
         self.name = name or type(self).__name__.lower()
-        self.seed = _checks.seed("seed", seed)
+        # seed=None: the process's default model seed, 0 unless physnn.utils.set_random_seed changed it
+        self.seed = _checks.seed("seed", utils.default_seed() if seed is None else seed)
         self.params = None
         self.state = {}
         self.opt_state = None
@@ -144,8 +146,10 @@ class Module:
 
     def __call__(self, x, training=False):
         """``model(x)``: the output on a batch, Keras's eager call. On arrays (NumPy, lists) it checks and
-        converts them as ``predict`` does; on JAX arrays, and on tracers inside ``jax.jit`` / ``jax.grad``, it
-        is the pure forward pass with the model's current parameters (differentiable in x)."""
+        converts them as ``predict`` does and returns an ``EagerArray`` (a NumPy array with Keras's
+        ``.numpy()``, as the course's ``model(x).numpy()`` reads it); on JAX arrays, and on tracers inside
+        ``jax.jit`` / ``jax.grad``, it is the pure forward pass with the model's current parameters
+        (differentiable in x)."""
         if isinstance(x, SymbolicTensor):
             raise ValueError(f"model '{self.name}' cannot be called on an Input; use its layers")
         if _stack():  # nested inside another model's call: share its parameter context
@@ -156,10 +160,11 @@ class Module:
                 with jax.ensure_compile_time_eval():
                     self.build([tuple(a.shape[1:]) for a in x] if isinstance(x, list) else tuple(x.shape[1:]))
             self._check_shape(x)
-        else:
-            x = self._as_input(x)
-            self._ensure_built(x)
-        return self.forward(self.params, self.state, x, key=None, training=training)[0]
+            return self.forward(self.params, self.state, x, key=None, training=training)[0]
+        x = self._as_input(x)
+        self._ensure_built(x)
+        y = self.forward(self.params, self.state, x, key=None, training=training)[0]
+        return jax.tree_util.tree_map(lambda a: np.asarray(a).view(EagerArray), y)
 
     # --- building ------------------------------------------------------------------------------------
 
@@ -643,7 +648,8 @@ class Module:
 
     def _match_target(self, y, name):
         """``y`` shaped like the model's output: a trailing axis of length 1 added or squeezed as Keras does (a
-        1-D ``y`` of a one-output model becomes a column), and a built-in loss refuses other shapes (broadcasting [n] against [n, 1] would train on an [n, n] matrix)."""
+        1-D ``y`` of a one-output model becomes a column), and a built-in loss refuses other shapes (broadcasting
+        [n] against [n, 1] would train on an [n, n] matrix)."""
         out = self.output_shape
         if self._sparse():
             self._check_labels(y, name)
@@ -801,6 +807,13 @@ class Module:
         return f"<{type(self).__name__} '{self.name}' built={self.built}>"
 
 
+class EagerArray(np.ndarray):
+    """What ``model(x)`` returns for NumPy inputs: a NumPy array that also answers Keras's ``.numpy()``."""
+
+    def numpy(self) -> np.ndarray:
+        return np.asarray(self)
+
+
 def _paths(entry, prefix=()) -> list[tuple]:
     """The key paths of a (nested) parameter dict, in its insertion order."""
     if not isinstance(entry, dict):
@@ -862,7 +875,7 @@ class Sequential(Module):
     does not fit.
     """
 
-    def __init__(self, layers=None, name: str | None = None, seed: int = 0):
+    def __init__(self, layers=None, name: str | None = None, seed: int | None = None):
         super().__init__(name=name or "sequential", seed=seed)
         self._stack: list[Layer] = []
         self._declared_shape = None
@@ -960,7 +973,7 @@ class Model(Module):
     outputs are given as lists.
     """
 
-    def __init__(self, inputs=None, outputs=None, name: str | None = None, seed: int = 0):
+    def __init__(self, inputs=None, outputs=None, name: str | None = None, seed: int | None = None):
         super().__init__(name=name, seed=seed)
         if inputs is None and outputs is None:
             return

@@ -49,7 +49,8 @@ def Input(shape=None, batch_size=None, name: str | None = None, batch_shape=None
                              f"axis, got {batch_shape!r}")
         batch_size, shape = batch_shape[0], tuple(batch_shape[1:])
     elif shape is None:
-        raise ValueError("Input: shape must be given (the per-sample shape, e.g. Input((4,))), or batch_shape=(None, 4)")
+        raise ValueError("Input: shape must be given (the per-sample shape, e.g. Input((4,))), or "
+                         "batch_shape=(None, 4)")
     if batch_size is not None:
         batch_size = _check_shape("Input: batch_size", (batch_size,), allow_none=False)[0]
     return SymbolicTensor(_check_shape("Input: shape", shape), name=name or unique_name("input"),

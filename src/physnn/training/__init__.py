@@ -24,6 +24,7 @@ from physnn.training.jit import flat_jit
 from physnn.training.loop import TrainingDivergedError, check_callbacks, check_finite, fit_loop, fit_seed
 
 __all__ = [
-    "Layout", "TrainState", "TrainingDivergedError", "batched_pass", "check_callbacks", "check_finite", "course_layout", "fit_loop",
+    "Layout", "TrainState", "TrainingDivergedError", "batched_pass", "check_callbacks", "check_finite",
+    "course_layout", "fit_loop",
     "fit_seed", "flat_jit", "keras_layout", "make_epoch", "merge_params", "prepare_array", "split_params",
 ]
