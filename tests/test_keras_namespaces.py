@@ -554,3 +554,212 @@ def test_compile_fit_save_and_load_with_each_optimizer(optimizer, tmp_path):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(loaded.fit(x, y, epochs=1, verbose=0, seed=3).history["loss"],
                                   model.fit(x, y, epochs=1, verbose=0, seed=3).history["loss"])
+
+
+# ---------------------------------------------------------------------------------------------- losses
+
+from physnn import costs, losses  # noqa: E402
+
+LR = np.random.default_rng(7)
+T = LR.normal(size=(5, 4))
+P = LR.normal(size=(5, 4))
+PROBS = LR.uniform(0.05, 0.95, size=(5, 4))
+BINARY = (LR.uniform(size=(5, 4)) > 0.5).astype(float)
+LOGITS = 3 * LR.normal(size=(5, 4))
+LABELS = np.array([0, 3, 1, 2, 3])
+ONE_HOT = np.eye(4)[LABELS]
+SOFTMAX = np.exp(LOGITS) / np.exp(LOGITS).sum(-1, keepdims=True)
+
+
+def _torch_losses():
+    import torch
+    import torch.nn.functional as F
+
+    t = lambda a: torch.tensor(a, dtype=torch.float64)  # noqa: E731
+    none = {"reduction": "none"}
+    return {
+        "mean_squared_error": (lambda: losses.mean_squared_error(T, P), F.mse_loss(t(P), t(T), **none).mean(-1)),
+        "mean_absolute_error": (lambda: losses.mean_absolute_error(T, P), F.l1_loss(t(P), t(T), **none).mean(-1)),
+        "huber": (lambda: losses.huber(T, P, delta=0.7), F.huber_loss(t(P), t(T), delta=0.7, **none).mean(-1)),
+        "binary_crossentropy": (lambda: losses.binary_crossentropy(BINARY, PROBS),
+                                F.binary_cross_entropy(t(PROBS), t(BINARY), **none).mean(-1)),
+        "binary_crossentropy/logits": (lambda: losses.binary_crossentropy(BINARY, LOGITS, from_logits=True),
+                                       F.binary_cross_entropy_with_logits(t(LOGITS), t(BINARY), **none).mean(-1)),
+        "categorical_crossentropy": (lambda: losses.categorical_crossentropy(ONE_HOT, SOFTMAX),
+                                     F.nll_loss(torch.log(t(SOFTMAX)), torch.tensor(LABELS), **none)),
+        "categorical_crossentropy/logits+smoothing": (
+            lambda: losses.categorical_crossentropy(ONE_HOT, LOGITS, from_logits=True, label_smoothing=0.2),
+            F.cross_entropy(t(LOGITS), t(ONE_HOT), label_smoothing=0.2, **none)),
+        "sparse_categorical_crossentropy": (lambda: losses.sparse_categorical_crossentropy(LABELS, SOFTMAX),
+                                            F.nll_loss(torch.log(t(SOFTMAX)), torch.tensor(LABELS), **none)),
+        "sparse_categorical_crossentropy/logits": (
+            lambda: losses.sparse_categorical_crossentropy(LABELS[:, None], LOGITS, from_logits=True),
+            F.cross_entropy(t(LOGITS), torch.tensor(LABELS), **none)),
+        "kl_divergence": (lambda: losses.kl_divergence(SOFTMAX, PROBS),
+                          F.kl_div(torch.log(t(PROBS)), t(SOFTMAX), **none).sum(-1)),
+        "poisson": (lambda: losses.poisson(np.abs(T), PROBS),
+                    F.poisson_nll_loss(t(PROBS), t(np.abs(T)), log_input=False, eps=1e-7, **none).mean(-1)),
+        "cosine_similarity": (lambda: losses.cosine_similarity(T, P), -F.cosine_similarity(t(T), t(P), dim=-1)),
+    }
+
+
+TORCH_LOSSES = sorted(_torch_losses())
+
+
+@pytest.mark.parametrize("name", TORCH_LOSSES)
+def test_loss_functions_equal_torch_nn_functional_per_sample(name):
+    with jax.enable_x64(True):
+        ours, reference = _torch_losses()[name]
+        values = np.asarray(ours())
+    assert values.shape == (5,)  # one value per sample
+    np.testing.assert_allclose(values, reference.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_loss_functions_without_a_torch_twin_are_keras_s_equations():
+    eps = 1e-7
+    numpy = {
+        "mean_absolute_percentage_error": 100 * np.mean(np.abs((T - P) / np.maximum(np.abs(T), eps)), -1),
+        "mean_squared_logarithmic_error": np.mean((np.log(np.maximum(P, eps) + 1) - np.log(np.maximum(T, eps) + 1))
+                                                  ** 2, -1),
+        "log_cosh": np.mean(np.log(np.cosh(P - T)), -1),
+        "hinge": np.mean(np.maximum(1 - (2 * BINARY - 1) * P, 0), -1),  # {0, 1} labels become {-1, 1}
+        "squared_hinge": np.mean(np.maximum(1 - (2 * BINARY - 1) * P, 0) ** 2, -1),
+        "categorical_hinge": np.maximum(np.max((1 - ONE_HOT) * P, -1) - np.sum(ONE_HOT * P, -1) + 1, 0),
+    }
+    arguments = {"hinge": (BINARY, P), "squared_hinge": (BINARY, P), "categorical_hinge": (ONE_HOT, P)}
+    with jax.enable_x64(True):
+        for name, expected in numpy.items():
+            got = np.asarray(losses.FUNCTIONS[name](*arguments.get(name, (T, P))))
+            np.testing.assert_allclose(got, expected, rtol=1e-10, err_msg=name)
+        signed = 2 * BINARY - 1  # labels already in {-1, 1} are kept
+        np.testing.assert_allclose(np.asarray(losses.hinge(signed, P)), numpy["hinge"], rtol=1e-10)
+        big = np.asarray(losses.log_cosh(np.zeros(2), np.array([800.0, -800.0])))  # no overflow of cosh
+        np.testing.assert_allclose(big, 800 - np.log(2), rtol=1e-12)
+
+
+def test_probabilities_are_clipped_as_keras_and_logits_stay_exact():
+    with jax.enable_x64(True):
+        bce = float(losses.binary_crossentropy(np.array([1.0]), np.array([0.0])))
+        assert bce == pytest.approx(-np.log(1e-7), rel=1e-6)
+        exact = float(losses.binary_crossentropy(np.array([1.0]), np.array([-50.0]), from_logits=True))
+        assert exact == pytest.approx(50.0, rel=1e-12)
+        cce = np.asarray(losses.categorical_crossentropy(ONE_HOT, 3 * SOFTMAX))  # rows renormalised
+        np.testing.assert_allclose(cce, -np.log(SOFTMAX[np.arange(5), LABELS]), rtol=1e-10)
+
+
+def test_a_target_vector_against_a_column_prediction_is_compared_sample_by_sample():
+    y, p = np.arange(4.0), np.arange(4.0)[:, None] + 1.0
+    np.testing.assert_array_equal(np.asarray(losses.mean_squared_error(y, p)), np.ones(4))
+    np.testing.assert_array_equal(np.asarray(losses.mean_squared_error(p, y)), np.ones(4))
+
+
+def test_costs_keras_functions_are_the_batch_means_of_the_losses():
+    with jax.enable_x64(True):
+        for scalar, per_sample, args in [(costs.mse, losses.mse, (T, P)), (costs.mae, losses.mae, (T, P)),
+                                         (costs.binary_crossentropy, losses.binary_crossentropy, (BINARY, PROBS)),
+                                         (costs.categorical_crossentropy, losses.categorical_crossentropy,
+                                          (ONE_HOT, SOFTMAX)),
+                                         (costs.sparse_categorical_crossentropy,
+                                          losses.sparse_categorical_crossentropy, (LABELS, SOFTMAX))]:
+            assert float(scalar(*args)) == pytest.approx(float(np.mean(per_sample(*args))), rel=1e-14)
+    assert costs.sparse_categorical_crossentropy.sparse and losses.sparse_categorical_crossentropy.sparse
+
+
+def test_costs_l1_l2_are_the_regularizers_under_the_course_s_lam():
+    assert issubclass(costs.L2, regularizers.L2) and issubclass(costs.L1, regularizers.L1)
+    w = jnp.asarray(W)
+    assert float(costs.L2(0.3)(w)) == float(regularizers.L2(0.3)(w)) and costs.L2(0.3).lam == 0.3
+    assert costs.L1(0.2).get_config() == {"lam": 0.2}
+
+
+def test_loss_objects_reduce_as_keras():
+    with jax.enable_x64(True):
+        per_sample = np.asarray(losses.mean_squared_error(T, P))
+        assert float(losses.MeanSquaredError()(T, P)) == pytest.approx(per_sample.mean(), rel=1e-12)
+        w = np.array([1.0, 0.0, 2.0, 0.5, 1.0])
+        weighted = losses.MeanSquaredError()(T, P, sample_weight=w)
+        assert float(weighted) == pytest.approx(np.sum(w * per_sample) / 5, rel=1e-12)  # over the batch size
+        assert float(losses.MeanSquaredError(reduction="sum")(T, P)) == pytest.approx(per_sample.sum(), rel=1e-12)
+        by_weight = losses.MeanSquaredError(reduction="mean_with_sample_weight")(T, P, sample_weight=w)
+        assert float(by_weight) == pytest.approx(np.sum(w * per_sample) / w.sum(), rel=1e-12)
+        np.testing.assert_allclose(losses.MeanSquaredError(reduction=None)(T, P), per_sample, rtol=1e-12)
+        huber = losses.Huber(delta=0.5)
+        assert float(huber(T, P)) == pytest.approx(float(np.mean(losses.huber(T, P, 0.5))), rel=1e-12)
+        scce = losses.SparseCategoricalCrossentropy(from_logits=True)
+        assert float(scce(LABELS, LOGITS)) == pytest.approx(
+            float(np.mean(losses.sparse_categorical_crossentropy(LABELS, LOGITS, from_logits=True))), rel=1e-12)
+        cce = losses.CategoricalCrossentropy(label_smoothing=0.1)
+        assert float(cce(ONE_HOT, SOFTMAX)) == pytest.approx(
+            float(np.mean(losses.categorical_crossentropy(ONE_HOT, SOFTMAX, label_smoothing=0.1))), rel=1e-12)
+    assert scce.sparse and not cce.sparse and losses.MeanSquaredError().name == "mean_squared_error"
+
+
+def test_every_loss_class_matches_its_function():
+    arguments = {"BinaryCrossentropy": (BINARY, PROBS), "CategoricalCrossentropy": (ONE_HOT, SOFTMAX),
+                 "SparseCategoricalCrossentropy": (LABELS, SOFTMAX), "KLDivergence": (SOFTMAX, PROBS),
+                 "Poisson": (np.abs(T), PROBS), "Hinge": (BINARY, P), "SquaredHinge": (BINARY, P),
+                 "CategoricalHinge": (ONE_HOT, P)}
+    with jax.enable_x64(True):
+        for name, cls in losses.CLASSES.items():
+            args = arguments.get(name, (T, P))
+            loss = cls()
+            expected = float(np.mean(type(loss)._function(*args)))
+            assert float(loss(*args)) == pytest.approx(expected, rel=1e-12), name
+            assert losses.deserialize(losses.serialize(loss)).get_config() == loss.get_config()
+
+
+def test_loss_names_and_refusals():
+    assert losses.get("mse") is losses.mean_squared_error and losses.get("MAE") is losses.mean_absolute_error
+    assert isinstance(losses.get("Huber"), losses.Huber) and losses.get("huber") is losses.huber
+    assert isinstance(losses.get({"class_name": "CategoricalCrossentropy", "config": {"from_logits": True}}),
+                      losses.CategoricalCrossentropy)
+    assert losses.get(losses.LogCosh).name == "log_cosh"
+    with pytest.raises(ValueError, match="loss 'nope' is not known"):
+        losses.get("nope")
+    with pytest.raises(ValueError, match="unknown loss class 'Evil'"):
+        losses.deserialize({"class_name": "Evil", "config": {}})
+    with pytest.raises(ValueError, match="reduction must be one of"):
+        losses.MeanSquaredError(reduction="average")
+    with pytest.raises(ValueError, match="delta must be a number > 0"):
+        losses.Huber(delta=0)
+    with pytest.raises(ValueError, match=r"label_smoothing must be a number in \[0, 1\]"):
+        losses.BinaryCrossentropy(label_smoothing=2)
+    with pytest.raises(ValueError, match="integer labels take sparse_categorical_crossentropy"):
+        losses.categorical_crossentropy(LABELS, SOFTMAX)
+
+
+@pytest.mark.parametrize("loss", [losses.MeanSquaredError(), losses.Huber(delta=0.5), losses.mean_absolute_error,
+                                  losses.LogCosh()], ids=lambda loss: getattr(loss, "name", None) or loss.__name__)
+def test_a_regression_loss_object_compiles_trains_saves_and_loads(loss, tmp_path):
+    from physnn.layers import Dense, Input
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 3))
+    y = x @ np.array([[1.0], [-2.0], [0.5]])
+    model = physnn.Sequential([Input((3,)), Dense(1)], seed=0)
+    model.compile(optimizer=optimizers.Adam(learning_rate=0.05), loss=loss)
+    history = model.fit(x, y, epochs=30, batch_size=8, verbose=0)
+    assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
+    loaded = physnn.load_model(model.save(tmp_path / "m.npz"))
+    if isinstance(loss, losses.Loss):
+        assert type(loaded.loss) is type(loss) and loaded.loss.get_config() == loss.get_config()
+    else:
+        assert loaded.loss is loss
+    assert loaded.evaluate(x, y) == pytest.approx(model.evaluate(x, y), rel=1e-6)
+
+
+def test_sparse_categorical_crossentropy_from_logits_trains_on_integer_labels(tmp_path):
+    from physnn.layers import Dense, Input
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(60, 2))
+    y = (x[:, 0] > 0).astype(int) + (x[:, 1] > 0).astype(int)  # 3 classes
+    model = physnn.Sequential([Input((2,)), Dense(16, activation="tanh"), Dense(3)], seed=0)  # logits
+    model.compile(optimizer=optimizers.Adam(learning_rate=0.02), loss=losses.SparseCategoricalCrossentropy(
+        from_logits=True), metrics=["accuracy"])
+    history = model.fit(x, y, epochs=60, batch_size=16, verbose=0)
+    assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
+    assert np.mean(np.argmax(model.predict(x), -1) == y) > 0.85
+    loaded = physnn.load_model(model.save(tmp_path / "m.npz"))
+    assert isinstance(loaded.loss, losses.SparseCategoricalCrossentropy) and loaded.loss.from_logits
+    np.testing.assert_allclose(loaded.evaluate(x, y), model.evaluate(x, y), rtol=1e-6)

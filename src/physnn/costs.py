@@ -4,6 +4,9 @@ Course API: ``CostOLS(target)`` returns a closure ``cost(prediction) -> scalar``
 and normalisations exactly. Keras API: a loss is ``loss(y_true, y_pred) -> scalar`` (mean over the batch).
 ``as_loss`` turns either into the latter. Shapes: ``target`` and ``prediction`` are [n, outputs] (or [n] for
 sparse class labels). Integer targets and predictions (the course's demos) are computed in float.
+
+The Keras-style losses here are the batch means of ``physnn.losses``' per-sample functions (the one place their
+formulas are written), and ``L1``/``L2`` are ``physnn.regularizers``' penalties under the course's ``lam``.
 """
 
 from __future__ import annotations
@@ -14,10 +17,11 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
+from physnn import losses as _keras_losses
+from physnn import regularizers as _regularizers
 from physnn.activations import _float
 
 EPS = 10e-10  # the course's guard inside log(), written as it writes it: 10e-10 = 1e-9
-_PROB_CLIP = 1e-7  # Keras's clip of probabilities in cross-entropies
 
 
 def CostOLS(target):
@@ -87,32 +91,34 @@ CLASSIFICATION_COSTS = (CostLogReg, CostCrossEntropy)
 
 
 def mse(y_true, y_pred):
-    """L = mean over samples and outputs of (y - y_hat)^2 (Keras's "mse")."""
-    return jnp.mean((y_true - y_pred) ** 2)
+    """L = mean over samples and outputs of (y - y_hat)^2 (Keras's "mse"; ``losses.mean_squared_error``)."""
+    return jnp.mean(_keras_losses.mean_squared_error(y_true, y_pred))
 
 
 def mae(y_true, y_pred):
-    """L = mean |y - y_hat|."""
-    return jnp.mean(jnp.abs(y_true - y_pred))
+    """L = mean |y - y_hat| (``losses.mean_absolute_error``)."""
+    return jnp.mean(_keras_losses.mean_absolute_error(y_true, y_pred))
 
 
 def binary_crossentropy(y_true, y_pred):
-    """L = -mean[y log p + (1 - y) log(1 - p)], probabilities clipped to [1e-7, 1 - 1e-7]."""
-    p = jnp.clip(y_pred, _PROB_CLIP, 1 - _PROB_CLIP)
-    return -jnp.mean(y_true * jnp.log(p) + (1 - y_true) * jnp.log(1 - p))
+    """L = -mean[y log p + (1 - y) log(1 - p)], probabilities clipped to [1e-7, 1 - 1e-7]
+    (``losses.binary_crossentropy``)."""
+    return jnp.mean(_keras_losses.binary_crossentropy(y_true, y_pred))
 
 
 def categorical_crossentropy(y_true, y_pred):
-    """L = -(1/n) sum_i sum_k y_ik log p_ik with one-hot y and probabilities p (rows renormalised)."""
-    p = y_pred / jnp.sum(y_pred, axis=-1, keepdims=True)
-    p = jnp.clip(p, _PROB_CLIP, 1 - _PROB_CLIP)
-    return -jnp.mean(jnp.sum(y_true * jnp.log(p), axis=-1))
+    """L = -(1/n) sum_i sum_k y_ik log p_ik with one-hot y and probabilities p (rows renormalised, clipped to
+    [1e-7, 1 - 1e-7]; ``losses.categorical_crossentropy``)."""
+    return jnp.mean(_keras_losses.categorical_crossentropy(y_true, y_pred))
 
 
 def sparse_categorical_crossentropy(y_true, y_pred):
-    """As categorical cross-entropy with integer class labels y_true of shape [n] (or [n, 1])."""
-    labels = jnp.reshape(y_true, y_pred.shape[:-1]).astype(jnp.int32)
-    return categorical_crossentropy(jax.nn.one_hot(labels, y_pred.shape[-1], dtype=y_pred.dtype), y_pred)
+    """As categorical cross-entropy with integer class labels y_true of shape [n] (or [n, 1])
+    (``losses.sparse_categorical_crossentropy``)."""
+    return jnp.mean(_keras_losses.sparse_categorical_crossentropy(y_true, y_pred))
+
+
+sparse_categorical_crossentropy.sparse = True  # integer class labels as targets
 
 
 LOSSES: dict[str, Callable] = {
@@ -186,31 +192,37 @@ def call_cost(cost_func, target, prediction, x, params):
 # --- regularisers ------------------------------------------------------------------------------------
 
 
-class L1:
-    """R(theta) = lam * sum |theta| over every array in a parameter pytree."""
+def _lam(lam) -> float:
+    if not lam >= 0:
+        raise ValueError(f"lam must be >= 0, got {lam}")
+    return lam
+
+
+class L1(_regularizers.L1):
+    """R(theta) = lam * sum |theta| over every array in a parameter pytree: ``physnn.regularizers.L1`` under
+    the course's argument ``lam``."""
 
     def __init__(self, lam: float):
-        if not lam >= 0:
-            raise ValueError(f"lam must be >= 0, got {lam}")
-        self.lam = float(lam)
+        super().__init__(_lam(lam))
 
-    def __call__(self, params):
-        return self.lam * sum(jnp.sum(jnp.abs(p)) for p in jax.tree_util.tree_leaves(params))
+    @property
+    def lam(self) -> float:
+        return self.l1
 
     def get_config(self):
         return {"lam": self.lam}
 
 
-class L2:
-    """R(theta) = lam * sum theta^2 over every array in a parameter pytree (Keras's l2 convention)."""
+class L2(_regularizers.L2):
+    """R(theta) = lam * sum theta^2 over every array in a parameter pytree (Keras's l2 convention, no 1/2):
+    ``physnn.regularizers.L2`` under the course's argument ``lam``."""
 
     def __init__(self, lam: float):
-        if not lam >= 0:
-            raise ValueError(f"lam must be >= 0, got {lam}")
-        self.lam = float(lam)
+        super().__init__(_lam(lam))
 
-    def __call__(self, params):
-        return self.lam * sum(jnp.sum(p**2) for p in jax.tree_util.tree_leaves(params))
+    @property
+    def lam(self) -> float:
+        return self.l2
 
     def get_config(self):
         return {"lam": self.lam}
@@ -219,10 +231,10 @@ class L2:
 REGULARIZERS = {"l1": L1, "l2": L2}
 
 
-def get_regularizer(reg):
-    """None, an L1/L2 object, any callable params -> scalar, or a name "l1"/"l2" (lam = 0.01, as Keras)."""
-    if reg is None or callable(reg):
-        return reg
+def get_regularizer(reg, argument: str = "kernel_regularizer"):
+    """None, a regulariser object, any callable params -> scalar, or a name: "l1"/"l2" give the course's
+    ``L1``/``L2`` with lam = 0.01 (as Keras), others (``physnn.regularizers.get``) Keras's objects; ValueError
+    naming ``argument`` otherwise."""
     if isinstance(reg, str) and reg.lower() in REGULARIZERS:
         return REGULARIZERS[reg.lower()](0.01)
-    raise ValueError(f"kernel_regularizer={reg!r} is not known; use 'l1', 'l2', L1(lam), L2(lam) or a callable")
+    return _regularizers.get(reg, argument)
