@@ -8,3 +8,16 @@
 import jax
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _default_model_seed():
+    """``physnn.utils.set_random_seed`` changes the default seed of models made afterwards (as Keras's does):
+    each test starts from the default, 0, whatever a test before it set."""
+    import physnn.utils
+
+    yield
+    physnn.utils.set_random_seed(0)
