@@ -122,12 +122,18 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
     y_true, y_pred = _as_arrays(y_true, y_pred)
     if label_smoothing:
         y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    return jnp.mean(binary_crossentropy_elements(y_true, y_pred, from_logits), axis=axis)
+
+
+def binary_crossentropy_elements(y_true, y_pred, from_logits=False):
+    """-[y log p + (1 - y) log(1 - p)] elementwise (Keras's ``ops.binary_crossentropy``), p clipped as above."""
+    y_true, y_pred = _as_arrays(y_true, y_pred)
     if from_logits:
         log_p, log_not_p = jax.nn.log_sigmoid(y_pred), jax.nn.log_sigmoid(-y_pred)
     else:
         p = jnp.clip(y_pred, EPSILON, 1.0 - EPSILON)
         log_p, log_not_p = jnp.log(p), jnp.log(1.0 - p)
-    return jnp.mean(-(y_true * log_p + (1.0 - y_true) * log_not_p), axis=axis)
+    return -(y_true * log_p + (1.0 - y_true) * log_not_p)
 
 
 def _log_probabilities(y_pred, from_logits, axis):
