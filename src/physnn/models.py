@@ -269,6 +269,12 @@ class Module:
         return [v for v in vars(self).values() if isinstance(v, Layer)]
 
     @property
+    def param_names(self) -> list[str]:
+        """The keys of ``params`` in call order: the layers' names, and the model's own name where ``add_weight``
+        gave it weights (what a model file stores positionally)."""
+        return list(self._layers)
+
+    @property
     def layers(self) -> list[Layer]:
         """The layers in call order (known once the model is built)."""
         return [layer for layer, _ in self._layers.values() if getattr(layer, "owner", None) is None]

@@ -236,7 +236,7 @@ def _recompile(model, config, path) -> bool:
 
 
 def _layer_names(model) -> list[str]:
-    return [layer.name for layer in model.layers]
+    return model.param_names
 
 
 def _positional(model, by_name: dict) -> list:

@@ -1,0 +1,306 @@
+"""Model building with Keras's habits (issue 12, items 2-4): Input's batch shapes, one-element input/output lists,
+fit's default batch size, Keras's rank rule for inputs and targets, weights in Keras's order, add_weight in
+models and Keras-style layers, model(x) inside jax.grad/jit, stateful RNNs, TextVectorization, unbuilt
+summaries and .keras files."""
+
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import physnn
+from physnn.layers import GRU, Bidirectional, Dense, Embedding, Input, Layer, SimpleRNN, TextVectorization
+from physnn.models import Model, Sequential
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(12, 3)).astype(np.float32)
+Y = RNG.normal(size=(12,)).astype(np.float32)
+
+
+# --------------------------------------------------------------------------------------------- Input
+
+
+def test_input_batch_shape_and_batch_size():
+    a = Input(batch_shape=(None, 5, 1))
+    b = Input((5, 1), batch_size=4)
+    assert a.shape == (None, 5, 1) and a.sample_shape == (5, 1)
+    assert b.shape == (4, 5, 1) and Dense(2)(b).shape == (4, 5, 2)
+    with pytest.raises(ValueError, match="either shape"):
+        Input((5,), batch_shape=(None, 5))
+    with pytest.raises(ValueError, match="batch_shape"):
+        Input(batch_shape=(None,))
+    with pytest.raises(ValueError, match="batch_size"):
+        Input((5,), batch_size=0)
+
+
+def test_one_element_lists_are_the_one_input_model():
+    inp = Input(batch_shape=(None, 3))
+    out = Dense(1)(inp)
+    listed = Model(inputs=[inp], outputs=[out])
+    plain = Model(inp, out)
+    assert not listed.multi_input
+    for model in (listed, plain):
+        model.compile("sgd", "mse")
+        model.fit(X, Y, epochs=2, verbose=0, shuffle=False)
+    np.testing.assert_allclose(listed.predict(X), plain.predict(X), rtol=1e-6)
+    assert listed.predict([X]).shape == (12, 1)  # fit([x], ...) / predict([x]) as Keras
+
+
+def test_fit_batch_size_none_is_keras_32_or_the_inputs():
+    model = Sequential([Input((3,)), Dense(1)])
+    model.compile(physnn.Constant(0.01), "mse")
+    model.fit(np.tile(X, (6, 1)), np.tile(Y, 6), epochs=1, batch_size=None, verbose=0)  # 72 samples
+    assert int(model.opt_state["step"]) == 3  # 32 + 32 + 8
+    inp = Input((3,), batch_size=6)
+    declared = Model(inp, Dense(1)(inp))
+    declared.compile(physnn.Constant(0.01), "mse")
+    declared.fit(X, Y, epochs=1, verbose=0)
+    assert int(declared.opt_state["step"]) == 2  # the Input's batch size: 6 + 6
+
+
+# ------------------------------------------------------------------------------------- Keras's rank rule
+
+
+def test_a_trailing_axis_of_one_is_added_or_squeezed_as_keras_does():
+    column = Sequential([Input((1,)), Dense(4, activation="tanh"), Dense(1)])
+    column.compile("adam", "mse")
+    x = np.linspace(0, 1, 10)
+    column.fit(x, x, epochs=1, verbose=0)  # x (n,) for a model on (1,); y (n,) for outputs (n, 1)
+    np.testing.assert_array_equal(column.predict(x), column.predict(x[:, None]))
+    flat = Sequential([Input((6,)), Dense(6)])
+    flat.compile("adam", "mse")
+    data = RNG.normal(size=(8, 6, 1))  # the CP3 week-4 data: (N, 200, 1) into Input(shape=(200,))
+    flat.fit(data, data, epochs=1, verbose=0)
+    np.testing.assert_array_equal(flat.predict(data), flat.predict(data[..., 0]))
+    with pytest.raises(ValueError, match="expects inputs of shape"):
+        flat.predict(RNG.normal(size=(8, 6, 2)))
+
+
+# ------------------------------------------------------------------------------------ weights, Keras order
+
+
+def test_get_weights_is_keras_order_kernel_before_bias():
+    model = Sequential([Input((3,)), Dense(4, name="a"), Dense(2, name="b")])
+    model.compile("sgd", "mse")
+    model.fit(X, np.zeros((12, 2)), epochs=1, verbose=0)  # (after training, too: JAX sorts dict keys)
+    kernel, bias = model.get_weights()[:2]
+    assert kernel.shape == (3, 4) and bias.shape == (4,)
+    np.testing.assert_array_equal(kernel, model.params["a"]["kernel"])
+    assert [w.shape for w in model.get_layer("b").get_weights()] == [(4, 2), (2,)]
+    assert [w.shape for w in model.weights] == [(3, 4), (4,), (4, 2), (2,)]
+
+
+def test_recurrent_and_bidirectional_weights_in_keras_order():
+    model = Sequential([Input((5, 3)), Bidirectional(GRU(2), name="bi")])
+    names = [path[1:] for path in model.weight_paths()]
+    assert names == [("forward", "kernel"), ("forward", "recurrent_kernel"), ("forward", "bias"),
+                     ("backward", "kernel"), ("backward", "recurrent_kernel"), ("backward", "bias")]
+
+
+def test_set_weights_and_layer_set_weights_round_trip():
+    model = Sequential([Input((3,)), Dense(4), Dense(1)])
+    weights = [w + 1.0 for w in model.get_weights()]
+    model.set_weights(weights)
+    for got, want in zip(model.get_weights(), weights, strict=True):
+        np.testing.assert_array_equal(got, want)
+    first = model.layers[0]
+    first.set_weights([np.zeros((3, 4)), np.ones(4)])
+    np.testing.assert_array_equal(model.get_weights()[1], np.ones(4))
+    with pytest.raises(ValueError, match="has shape \\(3, 4\\), got \\(4, 3\\)"):
+        first.set_weights([np.zeros((4, 3)), np.ones(4)])
+    with pytest.raises(ValueError, match="takes a list of 2 arrays"):
+        first.set_weights([np.zeros((3, 4))])
+    assert Dense(3).get_weights() == []  # not built yet, as Keras
+
+
+def test_trainable_and_non_trainable_weights():
+    model = Sequential([Input((3,)), Dense(4, trainable=False), Dense(1)])
+    assert [w.shape for w in model.trainable_weights] == [(4, 1), (1,)]
+    assert [w.shape for w in model.non_trainable_weights] == [(3, 4), (4,)]
+    assert model.get_layer(index=0) is model.layers[0]
+    with pytest.raises(ValueError, match="no layer named"):
+        model.get_layer("nope")
+
+
+# -------------------------------------------------------------------------------------------- add_weight
+
+
+class Falling(physnn.Model):
+    def __init__(self):
+        super().__init__()
+        self.g = self.add_weight(shape=(), initializer="ones", name="g")
+        self.h0 = self.add_weight(shape=(1,), initializer=physnn.initializers.Constant(3.0), trainable=False)
+
+    def call(self, t):
+        return self.h0[None, :] - 0.5 * self.g * t**2
+
+
+def test_add_weight_in_a_subclassed_model_trains_and_stays_non_trainable_when_asked():
+    t = np.linspace(0, 2, 64)[:, None]
+    model = Falling()
+    model.compile(physnn.optimizers.Adam(learning_rate=0.2), "mse")
+    model.fit(t, 3.0 - 0.5 * 9.81 * t**2, epochs=200, batch_size=64, verbose=0)
+    assert float(model.g) == pytest.approx(9.81, rel=1e-3)
+    np.testing.assert_array_equal(model.h0.numpy(), [3.0])  # non-trainable: left as initialised
+    assert [w.shape for w in model.trainable_weights] == [()]
+    assert model.count_params() == 2 and model.layers == []
+    assert "Trainable params: 1" in model.summary(print_fn=None)
+
+
+def test_add_weight_is_read_by_the_loss_and_under_grad():
+    model = Falling()
+    model.build((1,))
+
+    def loss(y_true, y_pred):
+        return (y_true - y_pred) ** 2 + 0.0 * model.g  # a loss may read the model's weights
+
+    model.compile("sgd", loss)
+    model.fit(np.ones((4, 1)), np.ones((4, 1)), epochs=1, verbose=0)
+    grad = jax.grad(lambda p: jnp.sum(model.apply(p, jnp.ones((2, 1)))))(model.params)
+    assert float(grad["falling"]["g"]) == pytest.approx(-1.0)
+
+
+def test_add_weight_models_save_and_load(tmp_path):
+    physnn.register_serializable(Falling)
+    model = Falling()
+    model.build((1,))
+    model.set_weights([np.array(5.0), np.array([2.0])])
+    path = model.save(tmp_path / "falling.keras")
+    loaded = physnn.load_model(path)
+    assert float(loaded.g) == 5.0 and loaded.h0.numpy()[0] == 2.0
+
+
+def test_add_weight_refuses_bad_arguments():
+    model = physnn.Module()
+    with pytest.raises(ValueError, match="shape"):
+        model.add_weight(shape="x")
+    with pytest.raises(ValueError, match="trainable"):
+        model.add_weight(shape=(2,), trainable="yes")
+    with pytest.raises(ValueError, match="initializer"):
+        model.add_weight(shape=(2,), initializer="nope")
+    model.add_weight(shape=(2,), name="w")
+    with pytest.raises(ValueError, match="already has a weight named 'w'"):
+        model.add_weight(shape=(2,), name="w")
+
+
+class Linear(Layer):
+    """Keras's custom-layer habit: weights made in build, used in call."""
+
+    def __init__(self, units=3, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+
+    def build(self, input_shape):
+        self.w = self.add_weight(shape=(input_shape[-1], self.units), initializer="random_normal", trainable=True)
+        self.b = self.add_weight(shape=(self.units,), initializer="zeros", trainable=True)
+
+    def call(self, inputs):
+        return jnp.matmul(inputs, self.w) + self.b[None, :]  # (the suite forbids implicit rank promotion)
+
+
+def test_keras_style_custom_layer_builds_trains_and_matches_its_formula():
+    model = Sequential([Input((3,)), Linear(2, name="lin")])
+    assert model.output_shape == (2,) and Linear(4)(Input((3,))).shape == (None, 4)
+    w, b = model.get_weights()
+    np.testing.assert_allclose(model.predict(X), X @ w + b, rtol=1e-5)
+    model.compile("adam", "mse")
+    model.fit(X, np.zeros((12, 2)), epochs=2, verbose=0)
+    assert not np.allclose(model.get_weights()[0], w)
+
+
+# --------------------------------------------------------------------------------- model(x) in JAX code
+
+
+def test_model_call_works_inside_grad_and_jit():
+    model = Sequential([Input((3,)), Dense(4, activation="tanh"), Dense(1)])
+    x = jnp.asarray(X)
+    grad = jax.grad(lambda x: jnp.sum(model(x)))(x)
+    assert grad.shape == (12, 3) and jnp.all(jnp.isfinite(grad))
+    np.testing.assert_allclose(jax.jit(model)(x), model.predict(X), rtol=1e-5)
+    eager = model(X)
+    assert isinstance(eager.numpy(), np.ndarray) and eager.numpy().shape == (12, 1)  # Keras's .numpy()
+
+
+# -------------------------------------------------------------------------------------- stateful RNNs
+
+
+def _stateful(batch=4):
+    inp = Input(batch_shape=(batch, 3, 1))
+    model = Model(inp, Dense(1)(SimpleRNN(2, stateful=True)(inp)))
+    model.compile("sgd", "mse")
+    return model
+
+
+def test_stateful_predict_continues_until_reset_states():
+    model = _stateful()
+    x = RNG.normal(size=(4, 3, 1))
+    first, second = model.predict(x), model.predict(x)
+    assert not np.allclose(first, second)  # the state carried from the first call
+    model.reset_states()
+    np.testing.assert_allclose(model.predict(x), first, rtol=1e-6)
+    # a stateful layer on batches of 4 is the plain layer run on the concatenated time series
+    plain = Model(inp := Input((6, 1)), Dense(1)(SimpleRNN(2)(inp)))
+    plain.set_weights(model.get_weights())
+    model.reset_states()
+    model.predict(x)
+    np.testing.assert_allclose(model.predict(x), plain.predict(np.concatenate([x, x], axis=1)), rtol=1e-5,
+                               atol=1e-6)
+
+
+def test_stateful_fit_with_a_ragged_batch_and_validation_split():
+    model = _stateful()
+    x, y = RNG.normal(size=(10, 3, 1)), RNG.normal(size=(10,))
+    history = model.fit(x, y, epochs=2, validation_split=0.3, verbose=0)  # 7 train (4 + 3), 3 validation
+    assert np.all(np.isfinite(history.history["val_loss"]))
+    (state,) = model.state.values()
+    assert state["h"].shape == (4, 2)
+    with pytest.raises(ValueError, match="carries its state for batches of 4"):
+        model.predict(x, batch_size=5)
+    assert model.predict(x[:6]).shape == (6, 1)  # 4 + a ragged 2
+
+
+# ----------------------------------------------------------------------------------- TextVectorization
+
+
+def test_text_vectorization_vocabulary_and_ids():
+    encoder = TextVectorization(max_tokens=6)
+    encoder.adapt(["The film, the PLOT!", "the music"])
+    assert encoder.get_vocabulary() == ["", "[UNK]", "the", "film", "music", "plot"]
+    np.testing.assert_array_equal(encoder(["plot twist the"]), [[5, 1, 2, 0]])  # padded to adapt's longest
+    with pytest.raises(ValueError, match="max_tokens"):
+        TextVectorization(max_tokens=1)
+
+
+def test_text_model_takes_strings_and_saves_its_vocabulary(tmp_path):
+    texts = np.array(["good good fun", "bad dull", "fun and good", "dull and bad plot"])
+    encoder = TextVectorization()
+    encoder.adapt(texts)
+    model = Sequential([encoder, Embedding(encoder.vocabulary_size(), 4, mask_zero=True), GRU(3), Dense(1)])
+    model.compile("adam", "mse")
+    model.fit(texts, np.array([1.0, 0.0, 1.0, 0.0]), epochs=2, verbose=0)
+    loaded = physnn.load_model(model.save(tmp_path / "text.keras"))
+    np.testing.assert_allclose(loaded.predict(["good fun"]), model.predict(["good fun"]), rtol=1e-6)
+
+
+# ------------------------------------------------------------------------------- unbuilt models, files
+
+
+def test_summary_of_an_unbuilt_model_lists_the_layers():
+    class Net(physnn.Model):
+        def __init__(self):
+            super().__init__()
+            self.hidden = Dense(3, name="hidden")
+
+        def call(self, x):
+            return self.hidden(x)
+
+    assert "hidden (Dense)" in Net().summary(print_fn=None)
+
+
+def test_save_writes_exactly_the_keras_path(tmp_path):
+    model = Sequential([Input((3,)), Dense(1)])
+    path = model.save(tmp_path / "x.keras")
+    assert os.listdir(tmp_path) == ["x.keras"] and str(path).endswith("x.keras")
+    np.testing.assert_array_equal(physnn.load_model(tmp_path / "x.keras").predict(X), model.predict(X))
