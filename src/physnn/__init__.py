@@ -1,6 +1,8 @@
 """physnn: neural networks for the physical sciences, on a JAX engine."""
 
-from physnn import layers, reservoir  # reservoir: its Reservoir layer loads from files in any process
+# the Keras namespaces (from physnn import layers, models, optimizers, regularizers, losses, initializers, utils,
+# ops) and reservoir, whose Reservoir layer loads from files in any process
+from physnn import datasets, initializers, layers, losses, models, ops, optimizers, regularizers, reservoir, utils
 from physnn.activations import ELU, LRELU, RELU, derivate, identity, sigmoid, softmax, tanh
 from physnn.callbacks import (
     Callback,
@@ -39,4 +41,6 @@ __all__ = [
     "Scheduler", "Sequential", "TrainingDivergedError", "derivate", "exponential_decay", "identity",
     "inverse_time_decay", "layers", "load_model", "register_serializable", "reservoir", "sigmoid", "softmax",
     "step_decay", "tanh",
+    # the Keras namespaces (modules)
+    "datasets", "initializers", "losses", "models", "ops", "optimizers", "regularizers", "utils",
 ]
