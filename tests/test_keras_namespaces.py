@@ -479,6 +479,19 @@ def test_a_schedule_learning_rate_is_read_at_the_updates_taken():
         _same(ours, expected(1), 1e-6)
 
 
+def test_keras_s_schedules_are_physnn_s():
+    exponential = optimizers.schedules.ExponentialDecay(0.1, decay_steps=4, decay_rate=0.5)
+    stairs = optimizers.schedules.ExponentialDecay(0.1, decay_steps=4, decay_rate=0.5, staircase=True)
+    inverse = optimizers.schedules.InverseTimeDecay(0.1, decay_steps=4, decay_rate=0.5)
+    for t in (0, 3, 4, 9):
+        assert float(exponential(t)) == pytest.approx(0.1 * 0.5 ** (t / 4), rel=1e-6)
+        assert float(stairs(t)) == pytest.approx(0.1 * 0.5 ** (t // 4), rel=1e-6)
+        assert float(inverse(t)) == pytest.approx(0.1 / (1 + 0.5 * t / 4), rel=1e-6)
+    assert exponential.physnn_schedule["name"] == "exponential_decay"  # storable in a model file
+    with pytest.raises(ValueError, match="staircase=True is not implemented"):
+        optimizers.schedules.InverseTimeDecay(0.1, 4, 0.5, staircase=True)
+
+
 def test_optimizer_names_configs_and_the_lr_scale():
     for name, cls in optimizers.NAMES.items():
         assert type(optimizers.get(name)) is cls and type(optimizers.get(name.upper())) is cls

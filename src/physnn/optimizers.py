@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import math
 import numbers
+from types import SimpleNamespace
 from typing import Any, NamedTuple
 
 import jax
@@ -424,6 +425,30 @@ class Adagrad(KerasOptimizer):
         return adagrad(self.eta, self.initial_accumulator_value, self.epsilon)
 
 
+# --- Keras's learning-rate schedules, as physnn's (which a model file can store) ---------------------------
+
+
+def ExponentialDecay(initial_learning_rate, decay_steps, decay_rate, staircase=False, name=None):  # noqa: N802
+    """Keras's ``schedules.ExponentialDecay``: lr(t) = initial_learning_rate decay_rate^(t / decay_steps), the
+    exponent floored with ``staircase`` (``schedulers.exponential_decay`` / ``schedulers.step_decay``)."""
+    if staircase:
+        return schedulers.step_decay(initial_learning_rate, decay_rate, decay_steps)
+    return schedulers.exponential_decay(initial_learning_rate, decay_rate, decay_steps)
+
+
+def InverseTimeDecay(initial_learning_rate, decay_steps, decay_rate, staircase=False, name=None):  # noqa: N802
+    """Keras's ``schedules.InverseTimeDecay``: lr(t) = initial_learning_rate / (1 + decay_rate t / decay_steps)
+    (``schedulers.inverse_time_decay``; ``staircase=True`` is not implemented)."""
+    if staircase:
+        raise ValueError("InverseTimeDecay: staircase=True is not implemented in physnn; use staircase=False or "
+                         "ExponentialDecay(..., staircase=True)")
+    return schedulers.inverse_time_decay(initial_learning_rate, decay_rate, decay_steps)
+
+
+#: ``keras.optimizers.schedules``: ``optimizers.schedules.ExponentialDecay(1e-2, decay_steps=1000, decay_rate=0.9)``
+schedules = SimpleNamespace(ExponentialDecay=ExponentialDecay, InverseTimeDecay=InverseTimeDecay)
+
+
 #: class name -> class (what a model file may name, as "optimizers.<name>").
 CLASSES: dict[str, type] = {cls.__name__: cls for cls in (SGD, Adam, AdamW, RMSprop, Adagrad)}
 
@@ -468,4 +493,4 @@ def get(identifier):
 
 
 __all__ = ["CLASSES", "NAMES", "SGD", "Adagrad", "Adam", "AdamW", "KerasOptimizer", "RMSprop", "deserialize", "get",
-           "serialize"]
+           "schedules", "serialize"]
