@@ -853,8 +853,6 @@ def test_import_physnn_exposes_the_keras_namespaces():
     assert physnn.Adam is schedulers.Adam and physnn.optimizers.Adam is optimizers.Adam  # course and Keras classes
 
 
-@pytest.mark.xfail(strict=True, reason="physnn/models.py must import load_model from physnn.saving (no cycle: saving "
-                   "imports no model module)")
 def test_load_model_is_in_physnn_models():
     from physnn.models import load_model
 

@@ -33,6 +33,7 @@ from physnn.layers.symbolic import SymbolicTensor
 from physnn.layers.text import TextVectorization, is_preprocessing
 from physnn.layers.variables import add_weight, adopt, lookup
 from physnn.metrics import get_metric
+from physnn.saving import load_model  # noqa: F401  (Keras's keras.models.load_model)
 from physnn.schedulers import as_functional, get_optimizer
 from physnn.training import (
     TrainState,
