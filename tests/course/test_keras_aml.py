@@ -150,7 +150,7 @@ test_rnn.__test__ = False  # (the course's name; not a pytest test)
 
 # architecture -> Keras's unseen-point MSE over seeds 0-4 (min, max)
 KERAS_MSE = {"rnn": (3.4e-5, 2.1e-4), "rnn_2layers": (0.329, 0.331), "lstm_2layers": (0.0150, 0.0174),
-             "dnn2_gru2": (None, None)}
+             "dnn2_gru2": (5.7e-5, 3.8e-4)}  # (Keras 3 refuses Dense(125.0): measured with int(hidden_neurons/2))
 
 
 @pytest.mark.parametrize("network", [rnn, rnn_2layers, lstm_2layers, dnn2_gru2], ids=lambda f: f.__name__)
