@@ -15,6 +15,7 @@ from test_recurrent_layers import _last_hidden, _rnn_to_torch
 
 import physnn
 import physnn.layers as L
+from physnn import initializers, regularizers
 from physnn.layers.base import LAYERS
 
 
@@ -95,6 +96,32 @@ def test_every_registered_layer_passes_the_harness(name, tmp_path):
     factory, input_shape, expected, reference, options = TABLE[name]
     layer = run_layer_test(factory, input_shape, expected_params=expected, torch_reference=reference,
                            tmp_path=tmp_path, **options)
+    assert type(layer) is LAYERS[name]
+
+
+# Keras's weight arguments (tests/layers/test_keras_arguments.py) through the same checks: the configurations
+# holding initializer and regularizer objects survive serialisation and model files, with the layer's function
+KERAS_ARGUMENTS = {
+    "Dense": (lambda **kw: L.Dense(4, kernel_initializer=initializers.HeNormal(seed=1), bias_initializer="ones",
+                                   kernel_regularizer=regularizers.L2(0.1), activity_regularizer="l1", **kw),
+              (3,), 3 * 4 + 4),
+    "Conv1D": (lambda **kw: L.Conv1D(2, 3, kernel_initializer="lecun_uniform", bias_regularizer=regularizers.L1(0.5),
+                                     **kw), (6, 2), 3 * 2 * 2 + 2),
+    "LSTM": (lambda **kw: L.LSTM(3, recurrent_initializer=initializers.Orthogonal(gain=0.5), unit_forget_bias=False,
+                                 recurrent_regularizer=regularizers.L1L2(0.01, 0.02), **kw), (4, 2), 4 * (6 + 9 + 3)),
+    "Embedding": (lambda **kw: L.Embedding(7, 3, embeddings_initializer=initializers.RandomNormal(stddev=0.1, seed=4),
+                                           embeddings_regularizer="l1", **kw), (5,), 21),
+    "Bidirectional": (lambda **kw: L.Bidirectional(L.GRU(2, kernel_initializer="glorot_normal",
+                                                         kernel_regularizer="l2"), **kw), (4, 3),
+                      2 * 3 * (3 * 2 + 4 + 2 * 2)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(KERAS_ARGUMENTS))
+def test_keras_weight_arguments_pass_the_harness(name, tmp_path):
+    factory, input_shape, expected = KERAS_ARGUMENTS[name]
+    options = {"integer_high": 7} if name == "Embedding" else {}
+    layer = run_layer_test(factory, input_shape, expected_params=expected, tmp_path=tmp_path, **options)
     assert type(layer) is LAYERS[name]
 
 

@@ -54,20 +54,32 @@ def as_shape(shape) -> tuple:
     return tuple(None if s is None else int(s) for s in shape)
 
 
-def _with_trainable(signature: inspect.Signature) -> inspect.Signature:
-    """A layer constructor's signature with the keyword ``trainable`` every layer accepts."""
-    if "trainable" in signature.parameters:
-        return signature
-    parameters = list(signature.parameters.values())
-    at = next((i for i, p in enumerate(parameters) if p.kind is inspect.Parameter.VAR_KEYWORD), len(parameters))
-    parameters.insert(at, inspect.Parameter("trainable", inspect.Parameter.KEYWORD_ONLY, default=True))
-    return signature.replace(parameters=parameters)
-
-
 def _check_trainable(trainable) -> bool:
     if not isinstance(trainable, (bool, np.bool_)):
         raise ValueError(f"trainable must be True or False, got {trainable!r}")
     return bool(trainable)
+
+
+def weight_arguments(cls) -> dict:
+    """Keras's weight arguments of a layer class and their defaults, in Keras's order: for each weight of
+    ``cls.weight_specs`` ``<argument>_initializer`` (its Keras default), then each ``<argument>_regularizer``
+    (None), then ``activity_regularizer`` (None), which every layer takes."""
+    specs = getattr(cls, "weight_specs", {})
+    arguments = {f"{argument}_initializer": default for argument, default in specs.values()}
+    arguments.update({f"{argument}_regularizer": None for argument, _ in specs.values()})
+    arguments["activity_regularizer"] = None
+    return arguments
+
+
+def _with_keyword_arguments(signature: inspect.Signature, defaults: dict) -> inspect.Signature:
+    """A layer constructor's signature with the keyword arguments every layer accepts (``trainable``, the
+    weight arguments of ``weight_arguments``) that it does not name itself."""
+    parameters = list(signature.parameters.values())
+    names = {p.name for p in parameters}
+    at = next((i for i, p in enumerate(parameters) if p.kind is inspect.Parameter.VAR_KEYWORD), len(parameters))
+    extra = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
+             for name, default in {**defaults, "trainable": True}.items() if name not in names]
+    return signature.replace(parameters=parameters[:at] + extra + parameters[at:])
 
 
 #: Keras's layer hooks and the physnn protocol method each one stands in for.
@@ -106,6 +118,7 @@ class Layer:
         if original_init is None:
             return
         signature = inspect.signature(original_init)
+        keras_arguments = {k: v for k, v in weight_arguments(cls).items() if k not in signature.parameters}
 
         def __init__(self, *args, **kw):
             # Keras's habit of giving the model's input shape to the first layer: Dense(8, input_shape=(4,))
@@ -115,16 +128,19 @@ class Layer:
                 input_shape = (kw.pop("input_dim"),)
             if input_shape is not None:
                 self.input_shape_hint = as_shape(input_shape)
-            if not hasattr(self, "_config"):
+            given = {k: kw.pop(k) for k in list(kw) if k in keras_arguments}  # the initializers and regularizers
+            outer = not hasattr(self, "_config")  # (not the __init__ of a base class called by a subclass's)
+            if outer:
                 bound = signature.bind(self, *args, **kw)
                 bound.apply_defaults()
                 self._config = {k: v for k, v in list(bound.arguments.items())[1:]
                                 if signature.parameters[k].kind not in (inspect.Parameter.VAR_KEYWORD,
                                                                         inspect.Parameter.VAR_POSITIONAL)}
             original_init(self, *args, **kw)
+            self._set_weight_arguments(given, record=outer)
             self.trainable = _check_trainable(trainable)
 
-        __init__.__signature__ = _with_trainable(signature)
+        __init__.__signature__ = _with_keyword_arguments(signature, keras_arguments)
         __init__.__doc__ = original_init.__doc__
         cls.__init__ = __init__
 
@@ -135,6 +151,51 @@ class Layer:
     #: Keys of this layer's parameter dict that ``fit`` never trains (weights fixed by design, such as a
     #: reservoir's recurrent matrix); they are saved, loaded and counted as non-trainable parameters.
     non_trainable_keys: tuple[str, ...] = ()
+
+    # --- Keras's weight arguments: initializers, regularizers, the activity regularizer ---------------
+
+    #: parameter key -> (argument, Keras's default initializer): the weights whose initial values and
+    #: penalties are constructor arguments, ``<argument>_initializer`` and ``<argument>_regularizer`` (Dense:
+    #: {"kernel": ("kernel", "glorot_uniform"), "bias": ("bias", "zeros")}). Every layer also takes
+    #: ``activity_regularizer``. The resolved objects are the attributes of those names.
+    weight_specs: dict[str, tuple[str, str]] = {}
+    activity_regularizer = None
+
+    def _set_weight_arguments(self, given: dict, record: bool) -> None:
+        """Resolve the weight arguments (``physnn.initializers.get`` / ``physnn.regularizers.get``, ValueError
+        naming the layer and the argument) into attributes; the defaults fill the ones not set yet. With
+        ``record`` the non-default ones join the configuration (``get_config``)."""
+        from physnn import initializers, regularizers
+
+        for argument, default in weight_arguments(type(self)).items():
+            if argument not in given and argument in self.__dict__:
+                continue  # set by a subclass's call of a base class's __init__
+            value = given.get(argument, default)
+            what = f"Layer '{self.name}' ({type(self).__name__}): {argument}"
+            if argument.endswith("_initializer"):
+                resolved = initializers.get(default if value is None else value, what)
+            else:
+                resolved = regularizers.get(value, what)
+            object.__setattr__(self, argument, resolved)
+            if record and argument in given and value != default:
+                self._config[argument] = value
+
+    def initial_value(self, key: str, rng: np.random.Generator, shape) -> np.ndarray:
+        """The initial value of parameter ``key`` (a key of ``weight_specs``) of ``shape``, drawn by its
+        initializer from the model's generator ``rng``."""
+        argument = self.weight_specs[key][0]
+        return getattr(self, f"{argument}_initializer").sample(rng, tuple(shape))
+
+    def activity_penalty(self, outputs):
+        """Keras's activity penalty of this layer's outputs: R(y) / batch size summed over the output arrays
+        (Keras 3 divides by the batch size, so the weighting does not change with it); None without an
+        ``activity_regularizer``. The model adds it to the batch's objective (``LayerContext.call``)."""
+        if self.activity_regularizer is None:
+            return None
+        import jax
+
+        return sum((self.activity_regularizer(y) / (y.shape[0] if y.ndim else 1)
+                    for y in jax.tree_util.tree_leaves(outputs)), 0.0)
 
     # --- Keras-style custom layers: add_weight in build, the forward map in call ---------------------
 
@@ -238,11 +299,19 @@ class Layer:
         return self.apply(params, x, key=key, training=training), state
 
     def regularization(self, params: dict):
-        """The penalty this layer adds to the loss for its ``params`` (0.0 unless it has a regulariser).
+        """The penalty this layer adds to the loss for its ``params``: sum of R_k(params[k]) over the weights k
+        with a regulariser (``<argument>_regularizer`` of ``weight_specs``, ``add_weight(regularizer=...)``),
+        trainable ones only, as Keras; 0.0 without any.
 
         The model sums ``layer.regularization(params[layer.name])`` over its layers.
         """
-        return 0.0
+        if not self.trainable:
+            return 0.0
+        penalties = [(key, getattr(self, f"{argument}_regularizer", None))
+                     for key, (argument, _) in self.weight_specs.items()]
+        penalties += [(v.name, v.regularizer) for v in self.__dict__.get("_variables", {}).values() if v.trainable]
+        return sum((reg(params[key]) for key, reg in penalties
+                    if reg is not None and key in params and key not in self.non_trainable_keys), 0.0)
 
     # --- helpers -------------------------------------------------------------------------------------
 

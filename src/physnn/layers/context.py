@@ -87,6 +87,9 @@ class LayerContext:
                                      key=key, training=self.training)
         if layer.stateful:
             self.state[layer.name] = new_state
+        penalty = layer.activity_penalty(y)  # activity_regularizer: R(y) / batch, Keras 3's normalisation
+        if penalty is not None:
+            self.losses.append(penalty)
         if layer.name not in self.layers:
             self.layers[layer.name] = (layer, tuple(y.shape[1:]))
             self.owners[layer.name] = tuple(self.enclosing)

@@ -16,7 +16,7 @@ import math
 import jax
 import jax.numpy as jnp
 
-from physnn import _checks, initializers
+from physnn import _checks
 from physnn.activations import get_activation
 from physnn.layers._utils import add_bias, normalize_padding, normalize_tuple, same_padding, window_output_length
 from physnn.layers.base import Layer
@@ -39,6 +39,7 @@ class _Conv(Layer):
 
     rank = 0
     _dims = ()
+    weight_specs = {"kernel": ("kernel", "glorot_uniform"), "bias": ("bias", "zeros")}
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", activation=None, use_bias=True,
                  name=None):
@@ -70,10 +71,10 @@ class _Conv(Layer):
         self.output_shape(input_shape)
         _checks.elements(f"Layer '{self.name}' ({type(self).__name__})",
                          math.prod(self.kernel_size) * input_shape[-1] * self.filters)
-        # Glorot uniform with fan_in = prod(kernel_size) * channels_in, fan_out = prod(kernel_size) * filters.
-        params = {"kernel": initializers.glorot_uniform(rng, (*self.kernel_size, input_shape[-1], self.filters))}
+        # (Glorot uniform by default, fan_in = prod(kernel_size) * channels_in, fan_out = prod(kernel_size) * filters)
+        params = {"kernel": self.initial_value("kernel", rng, (*self.kernel_size, input_shape[-1], self.filters))}
         if self.use_bias:
-            params["bias"] = initializers.zeros((self.filters,))
+            params["bias"] = self.initial_value("bias", rng, (self.filters,))
         return params
 
     def apply(self, params, x, *, key=None, training=False):
@@ -115,9 +116,10 @@ class Conv1D(_Conv):
         padding: "valid" or "same".
         activation: name, callable or None.
         use_bias: add a bias per filter.
+        kernel_initializer ("glorot_uniform"), bias_initializer ("zeros"), kernel_regularizer,
+            bias_regularizer, activity_regularizer: as ``Dense``.
 
-    Parameters ``kernel`` [k, channels, filters] (Glorot uniform) and ``bias`` [filters] (zeros);
-    count k * channels * filters + filters.
+    Parameters ``kernel`` [k, channels, filters] and ``bias`` [filters]; count k * channels * filters + filters.
     """
 
     rank = 1
@@ -128,7 +130,7 @@ class Conv2D(_Conv):
     """2-D convolution over [batch, height, width, channels] (see ``_Conv`` for the equation).
 
     Arguments as ``Conv1D``, with ``kernel_size`` and ``strides`` ints or (height, width) tuples.
-    Parameters ``kernel`` [kh, kw, channels, filters] (Glorot uniform) and ``bias`` [filters];
+    Parameters ``kernel`` [kh, kw, channels, filters] (Glorot uniform by default) and ``bias`` [filters];
     count kh * kw * channels * filters + filters.
     """
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
-from physnn import _checks, initializers
+from physnn import _checks
 from physnn.activations import get_activation
-from physnn.costs import get_regularizer
 from physnn.layers._utils import add_bias
 from physnn.layers.base import Layer
 
@@ -25,21 +24,25 @@ class Dense(Layer):
     Arguments:
         units: n, the number of output features.
         activation: f, a name known to ``physnn.activations.get_activation``, a callable, or None (identity).
-        use_bias: add the bias b (zeros at init).
-        kernel_regularizer: None, "l1"/"l2", ``L1(lam)``/``L2(lam)`` or a callable W -> scalar;
-            its value is returned by ``regularization(params)`` and added to the loss by the model.
+        use_bias: add the bias b.
+        kernel_initializer, bias_initializer: names or ``physnn.initializers`` objects (Keras's defaults
+            "glorot_uniform", limit sqrt(6 / (m + n)), and "zeros").
+        kernel_regularizer, bias_regularizer: None, "l1"/"l2", ``physnn.regularizers`` objects or callables
+            w -> scalar, summed by ``regularization(params)`` into the loss; activity_regularizer: a penalty
+            R(y) / batch on the output (see ``Layer.activity_penalty``).
         name: layer name (default dense, dense_1, ...).
 
-    Shapes: x [batch, ..., m] -> y [batch, ..., n]; parameters ``kernel`` W [m, n] (Glorot uniform,
-    limit sqrt(6 / (m + n))) and ``bias`` b [n]. Parameter count m n + n.
+    Shapes: x [batch, ..., m] -> y [batch, ..., n]; parameters ``kernel`` W [m, n] and ``bias`` b [n].
+    Parameter count m n + n.
     """
 
-    def __init__(self, units, activation=None, use_bias=True, kernel_regularizer=None, name=None):
+    weight_specs = {"kernel": ("kernel", "glorot_uniform"), "bias": ("bias", "zeros")}
+
+    def __init__(self, units, activation=None, use_bias=True, name=None):
         super().__init__(name)
         self.units = check_positive_int(units, "units", "Dense")
         self.activation = get_activation(activation)
         self.use_bias = bool(use_bias)
-        self.kernel_regularizer = get_regularizer(kernel_regularizer)
 
     def output_shape(self, input_shape):
         input_shape = tuple(input_shape)
@@ -51,9 +54,9 @@ class Dense(Layer):
         self.output_shape(input_shape)
         _checks.elements(f"Layer '{self.name}' (Dense)", input_shape[-1] * self.units,
                          f" ({input_shape[-1]} x {self.units})")
-        params = {"kernel": initializers.glorot_uniform(rng, (input_shape[-1], self.units))}
+        params = {"kernel": self.initial_value("kernel", rng, (input_shape[-1], self.units))}
         if self.use_bias:
-            params["bias"] = initializers.zeros((self.units,))
+            params["bias"] = self.initial_value("bias", rng, (self.units,))
         return params
 
     def apply(self, params, x, *, key=None, training=False):
@@ -62,9 +65,3 @@ class Dense(Layer):
         if self.use_bias:
             z = add_bias(z, params["bias"])
         return self.activation(z)
-
-    def regularization(self, params):
-        """R(W) of the kernel regulariser (0.0 without one); the bias is not penalised (as Keras)."""
-        if self.kernel_regularizer is None:
-            return 0.0
-        return self.kernel_regularizer(params["kernel"])

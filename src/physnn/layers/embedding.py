@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from physnn import _checks, initializers
+from physnn import _checks
 from physnn.layers.base import Layer
 from physnn.layers.dense import check_positive_int
 
@@ -15,11 +15,14 @@ class Embedding(Layer):
     Arguments:
         input_dim: vocabulary size V.
         output_dim: embedding size d.
+        embeddings_initializer: Keras's default "uniform", U(-0.05, 0.05); embeddings_regularizer: a penalty
+            R(E) (see ``Dense``), activity_regularizer: one on the output.
 
-    Shapes: integer x [batch, *s] -> y [batch, *s, d]; parameter ``embeddings`` E [V, d],
-    initialised uniform(-0.05, 0.05) as Keras; count V d. Indices outside [0, V) give NaN rows
-    (``jnp.take`` fill mode) rather than silently reading a wrong row.
+    Shapes: integer x [batch, *s] -> y [batch, *s, d]; parameter ``embeddings`` E [V, d]; count V d. Indices
+    outside [0, V) give NaN rows (``jnp.take`` fill mode) rather than silently reading a wrong row.
     """
+
+    weight_specs = {"embeddings": ("embeddings", "uniform")}
 
     def __init__(self, input_dim, output_dim, name=None):
         super().__init__(name)
@@ -31,7 +34,7 @@ class Embedding(Layer):
 
     def init(self, rng, input_shape):
         _checks.elements(f"Layer '{self.name}' (Embedding)", self.input_dim * self.output_dim)
-        return {"embeddings": initializers.uniform(rng, (self.input_dim, self.output_dim), -0.05, 0.05)}
+        return {"embeddings": self.initial_value("embeddings", rng, (self.input_dim, self.output_dim))}
 
     def apply(self, params, x, *, key=None, training=False):
         x = jnp.asarray(x)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from physnn import _checks, initializers
 from physnn.activations import get_activation
@@ -30,6 +31,8 @@ class _Recurrent(Layer):
 
     gates = 1
     state_names = ("h",)
+    weight_specs = {"kernel": ("kernel", "glorot_uniform"), "recurrent_kernel": ("recurrent", "orthogonal"),
+                    "bias": ("bias", "zeros")}
 
     def _setup(self, units, activation, use_bias, return_sequences, stateful, go_backwards):
         self.units = check_positive_int(units, "units", type(self).__name__)
@@ -45,19 +48,19 @@ class _Recurrent(Layer):
     def output_shape(self, input_shape):
         return self.sequence_output_shape(input_shape)
 
-    def _bias(self):
-        return initializers.zeros((self.gates * self.units,))
+    def _bias(self, rng):
+        return self.initial_value("bias", rng, (self.gates * self.units,))
 
     def init(self, rng, input_shape):
         self.output_shape(input_shape)
         n = self.units
         _checks.elements(f"Layer '{self.name}' ({type(self).__name__})", (input_shape[1] + n) * self.gates * n)
         params = {
-            "kernel": initializers.glorot_uniform(rng, (input_shape[1], self.gates * n)),
-            "recurrent_kernel": initializers.orthogonal(rng, (n, self.gates * n)),
+            "kernel": self.initial_value("kernel", rng, (input_shape[1], self.gates * n)),
+            "recurrent_kernel": self.initial_value("recurrent_kernel", rng, (n, self.gates * n)),
         }
         if self.use_bias:
-            params["bias"] = self._bias()
+            params["bias"] = self._bias(rng)
         return params
 
     def init_state(self, batch_size, input_shape):
@@ -118,9 +121,11 @@ class SimpleRNN(_Recurrent):
         stateful: carry the last h to the next batch (see the module docstring).
         use_bias: add b.
         go_backwards: process the sequence from the last step to the first.
+        kernel_initializer ("glorot_uniform"), recurrent_initializer ("orthogonal"), bias_initializer
+            ("zeros"), kernel_regularizer, recurrent_regularizer, bias_regularizer, activity_regularizer:
+            Keras's weight arguments (see ``Dense``).
 
-    Parameters ``kernel`` W [m, n] (Glorot uniform), ``recurrent_kernel`` U [n, n] (orthogonal),
-    ``bias`` b [n] (zeros); count m n + n^2 + n.
+    Parameters ``kernel`` W [m, n], ``recurrent_kernel`` U [n, n], ``bias`` b [n]; count m n + n^2 + n.
     """
 
     def __init__(self, units, activation="tanh", return_sequences=False, stateful=False, use_bias=True,
@@ -144,26 +149,31 @@ class LSTM(_Recurrent):
 
     σ is ``recurrent_activation`` (sigmoid), g is ``activation`` (tanh).
 
-    Arguments: as ``SimpleRNN`` plus ``recurrent_activation``.
+    Arguments: as ``SimpleRNN`` plus ``recurrent_activation`` and ``unit_forget_bias``.
 
     Parameters ``kernel`` [m, 4n], ``recurrent_kernel`` [n, 4n], ``bias`` [4n], the column blocks in
-    gate order (i, f, c, o) — PyTorch's order (i, f, g, o) too. The forget-gate bias starts at 1, the
-    others at 0 (Keras's ``unit_forget_bias=True``). Count 4 (m n + n^2 + n). State {"h", "c"}.
+    gate order (i, f, c, o) — PyTorch's order (i, f, g, o) too. With ``unit_forget_bias`` (default, as Keras)
+    the forget-gate bias starts at 1 and ``bias_initializer`` draws the other blocks (zeros by default);
+    without it, it draws all 4n. Count 4 (m n + n^2 + n). State {"h", "c"}.
     """
 
     gates = 4
     state_names = ("h", "c")
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", return_sequences=False,
-                 stateful=False, use_bias=True, go_backwards=False, name=None):
+                 stateful=False, use_bias=True, go_backwards=False, unit_forget_bias=True, name=None):
         super().__init__(name)
         self._setup(units, activation, use_bias, return_sequences, stateful, go_backwards)
         self.recurrent_activation = get_activation(recurrent_activation)
+        self.unit_forget_bias = bool(unit_forget_bias)
 
-    def _bias(self):
-        bias = initializers.zeros((4 * self.units,))
-        bias[self.units:2 * self.units] = 1.0  # forget gate (unit_forget_bias, as Keras)
-        return bias
+    def _bias(self, rng):
+        n = self.units
+        if not self.unit_forget_bias:
+            return self.initial_value("bias", rng, (4 * n,))
+        # Keras's order: bias_initializer((n,)) for i, ones for f, bias_initializer((2n,)) for c and o
+        return np.concatenate([self.initial_value("bias", rng, (n,)), initializers.Ones().sample(rng, (n,)),
+                               self.initial_value("bias", rng, (2 * n,))])
 
     def _step(self, params, state, xw_t):
         z = xw_t + state["h"] @ params["recurrent_kernel"]
@@ -189,7 +199,7 @@ class GRU(_Recurrent):
     Arguments: as ``LSTM`` plus ``reset_after``.
 
     Parameters ``kernel`` [m, 3n], ``recurrent_kernel`` [n, 3n] with column blocks (z, r, h), and
-    ``bias`` [2, 3n] (row 0 input, row 1 recurrent; [3n] without reset_after), zeros.
+    ``bias`` [2, 3n] (row 0 input, row 1 recurrent; [3n] without reset_after), drawn by ``bias_initializer``.
     Count 3 (m n + n^2 + 2 n) with reset_after, 3 (m n + n^2 + n) without.
     """
 
@@ -202,8 +212,8 @@ class GRU(_Recurrent):
         self.recurrent_activation = get_activation(recurrent_activation)
         self.reset_after = bool(reset_after)
 
-    def _bias(self):
-        return initializers.zeros((2, 3 * self.units) if self.reset_after else (3 * self.units,))
+    def _bias(self, rng):
+        return self.initial_value("bias", rng, (2, 3 * self.units) if self.reset_after else (3 * self.units,))
 
     def _input_projection(self, params, x):
         xw = jnp.matmul(x, params["kernel"])
@@ -306,6 +316,13 @@ class Bidirectional(Layer):
         yf, sf = self.forward_layer.forward(params["forward"], state["forward"], x)
         yb, sb = self.backward_layer.forward(params["backward"], state["backward"], x)
         return self._merge(yf, yb), {"forward": sf, "backward": sb}
+
+    def regularization(self, params):
+        """The wrapped layer's penalties on both copies' weights."""
+        if not self.trainable:
+            return 0.0
+        return (self.forward_layer.regularization(params["forward"])
+                + self.backward_layer.regularization(params["backward"]))
 
     def get_config(self):
         """{"layer": {"class_name", "config"} of the wrapped layer, "merge_mode", "name"} (and "trainable")."""

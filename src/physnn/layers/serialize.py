@@ -1,12 +1,16 @@
 """Layers to JSON-friendly dicts and back: ``{"class_name": "Dense", "config": {...}}``.
 
 Activations that are physnn built-ins are written by name (``activations.activation_name``); a custom
-callable cannot be written and raises ValueError. Regularisers (``L1``/``L2``) and wrapped layers are
-nested ``{"class_name", "config"}`` dicts. Custom layer classes are added with ``register_layer`` (or
-``physnn.register_serializable``) or passed to ``deserialize(..., custom_objects={name: cls})``;
-physnn's own classes are in ``physnn.layers.base.LAYERS`` from the moment they are defined.
+callable cannot be written and raises ValueError. Wrapped layers and the course's regularisers
+(``costs.L1``/``L2``) are nested ``{"class_name", "config"}`` dicts; Keras's initializer and regularizer objects
+(``physnn.initializers``, ``physnn.regularizers``) are ``{"module": "initializers" | "regularizers",
+"class_name", "config"}``, rebuilt from those modules' fixed ``CLASSES`` tables. Custom layer classes are
+added with ``register_layer`` (or ``physnn.register_serializable``) or passed to ``deserialize(...,
+custom_objects={name: cls})``; physnn's own classes are in ``physnn.layers.base.LAYERS`` from the moment they are
+defined.
 
-``deserialize`` builds nothing but the classes it knows (physnn's layers and regularisers, registered layers,
+``deserialize`` builds nothing but the classes it knows (physnn's layers, initializers and regularisers, registered
+layers,
 ``custom_objects``), and checks a configuration's keys against the constructor before calling it: a file's
 contents never choose the code that runs, and a malformed configuration is a ValueError naming the class.
 """
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import inspect
 
+from physnn import initializers, regularizers
 from physnn.activations import activation_name
 from physnn.costs import REGULARIZERS
 from physnn.layers.base import LAYERS, Layer
@@ -24,7 +29,9 @@ from physnn.layers.base import LAYERS, Layer
 # physnn's layers plus what the user named explicitly.
 REGISTERED: dict[str, type[Layer]] = {}
 
-_REGULARIZER_CLASSES = {cls.__name__: cls for cls in REGULARIZERS.values()}
+_REGULARIZER_CLASSES = {cls.__name__: cls for cls in REGULARIZERS.values()}  # the course's L1(lam), L2(lam)
+# Keras's objects a configuration may hold, by the "module" key of their description: fixed tables of classes
+_OBJECT_CLASSES = {"initializers": initializers.CLASSES, "regularizers": regularizers.CLASSES}
 
 
 def register_layer(cls: type[Layer]) -> type[Layer]:
@@ -40,8 +47,14 @@ def _encode(layer: Layer, key: str, value):
         return serialize(value)
     if isinstance(value, tuple):
         return [_encode(layer, key, v) for v in value]
-    if type(value).__name__ in _REGULARIZER_CLASSES and hasattr(value, "get_config"):
+    if _REGULARIZER_CLASSES.get(type(value).__name__) is type(value):
         return {"class_name": type(value).__name__, "config": value.get_config()}
+    for module, classes in _OBJECT_CLASSES.items():
+        if classes.get(type(value).__name__) is type(value):
+            return {"module": module, "class_name": type(value).__name__, "config": value.get_config()}
+    if callable(value) and key.endswith(("_initializer", "_regularizer")):
+        raise ValueError(f"Layer '{layer.name}' ({type(layer).__name__}): {key}={value!r} is a custom callable and "
+                         f"cannot be serialised; use a name or an object of physnn.{key.rsplit('_', 1)[1]}s")
     if callable(value):
         name = activation_name(value)
         if name is None:
@@ -89,6 +102,13 @@ def _layer_class(name, custom_objects) -> type[Layer] | None:
 
 
 def _decode(value, custom_objects):
+    if (isinstance(value, dict) and set(value) == {"module", "class_name", "config"}
+            and value["module"] in _OBJECT_CLASSES and isinstance(value["class_name"], str)):
+        classes, name = _OBJECT_CLASSES[value["module"]], value["class_name"]
+        if name not in classes:
+            raise ValueError(f"unknown {value['module'][:-1]} class {name!r}; known: {sorted(classes)}")
+        check_config(classes[name], value["config"], f"{value['module'][:-1]} {name}")
+        return classes[name](**value["config"])
     if isinstance(value, dict) and set(value) == {"class_name", "config"} and isinstance(value["class_name"], str):
         name = value["class_name"]
         if name in _REGULARIZER_CLASSES:
