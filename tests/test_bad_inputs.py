@@ -143,7 +143,7 @@ CASES = [
     ("MaxPooling1D(strides=0)", lambda: layers.MaxPooling1D(2, strides=0), "strides"),
     ("UpSampling2D(True)", lambda: layers.UpSampling2D(True), "size"),
     ("Dense(True)", lambda: layers.Dense(True), "units"),
-    ("Dense(2.0)", lambda: layers.Dense(2.0), "units"),
+    ("Dense(2.5)", lambda: layers.Dense(2.5), "units"),
     ("Dropout(1.0)", lambda: layers.Dropout(1.0), "rate"),
     ("Dropout(nan)", lambda: layers.Dropout(float("nan")), "rate"),
     ("LSTM(True)", lambda: layers.LSTM(True), "units"),

@@ -304,3 +304,30 @@ def test_save_writes_exactly_the_keras_path(tmp_path):
     path = model.save(tmp_path / "x.keras")
     assert os.listdir(tmp_path) == ["x.keras"] and str(path).endswith("x.keras")
     np.testing.assert_array_equal(physnn.load_model(tmp_path / "x.keras").predict(X), model.predict(X))
+
+
+def test_an_integral_float_of_units_is_taken_with_a_warning():
+    with pytest.warns(UserWarning, match="units=125.0 is a float; using 125"):
+        layer = Dense(125.0)  # the Oslo notes' Dense(hidden_neurons/2)
+    assert layer.units == 125 and Sequential([Input((2,)), layer]).output_shape == (125,)
+    with pytest.raises(ValueError, match="units must be a positive int"):
+        Dense(2.5)
+
+
+def test_masked_padding_gives_the_unpadded_result():
+    """Embedding(mask_zero=True): padded steps leave the recurrent state as it was, so a padded batch gives what
+    the unpadded sequences give, for every recurrent layer and the Bidirectional wrapper (Keras's masking)."""
+    from physnn.layers import LSTM
+
+    ids = RNG.integers(1, 10, (5, 4))
+    padded = np.concatenate([ids, np.zeros((5, 2), int)], axis=1)
+    for make in (lambda: SimpleRNN(3), lambda: LSTM(3), lambda: GRU(3), lambda: Bidirectional(LSTM(3)),
+                 lambda: LSTM(3, return_sequences=True)):
+        long = Sequential([Input((6,)), Embedding(10, 4, mask_zero=True), make()])
+        short = Sequential([Input((4,)), Embedding(10, 4, mask_zero=True), make()])
+        short.set_weights(long.get_weights())
+        got = long.predict(padded)
+        np.testing.assert_allclose(got[:, :4] if got.ndim == 3 else got, short.predict(ids), atol=1e-6)
+    plain_long, plain_short = (Sequential([Input((n,)), Embedding(10, 4), GRU(3)]) for n in (6, 4))
+    plain_short.set_weights(plain_long.get_weights())  # without the mask the padding changes the result
+    assert not np.allclose(plain_long.predict(padded), plain_short.predict(ids), atol=1e-3)

@@ -340,8 +340,8 @@ def test_bad_fit_arguments_raise_value_error_naming_them(compiled, x, y, kwargs,
 def test_bad_layer_and_model_arguments():
     with pytest.raises(ValueError, match=re.escape("Dense: units must be a positive int, got 0")):
         layers.Dense(0)
-    with pytest.raises(ValueError, match=r"activation='swish' is not known; valid names are \[.*'relu'.*\]"):
-        layers.Dense(3, activation="swish")
+    with pytest.raises(ValueError, match=r"activation='swoosh' is not known; valid names are \[.*'relu'.*\]"):
+        layers.Dense(3, activation="swoosh")
     with pytest.raises(ValueError, match=r"Input\(\.\.\.\) must come first"):
         keras.Sequential([layers.Dense(3), keras.Input((3,))])
     with pytest.raises(ValueError, match="needs both inputs and outputs"):

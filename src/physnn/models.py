@@ -16,6 +16,7 @@ training objective is
 
 from __future__ import annotations
 
+import warnings
 import weakref
 
 import jax
@@ -23,6 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from physnn import _cache, _checks, initializers, saving, utils
+from physnn.activations import sigmoid, softmax
 from physnn.callbacks import History, ProgressBar
 from physnn.costs import accepted_kwargs, as_loss, call_loss
 from physnn.layers.base import Layer
@@ -281,8 +283,12 @@ class Module:
         return [layer for layer, _ in self._layers.values() if getattr(layer, "owner", None) is None]
 
     def regularization(self, params):
-        """sum over layers of the kernel_regularizer penalties."""
-        return sum(layer.regularization(params[name]) for name, (layer, _) in self._layers.items())
+        """The sum over layers of their weight penalties (kernel_regularizer ...), trained weights only as Keras:
+        none from a layer inside a nested model whose ``trainable`` is False, nor from a frozen model."""
+        if not self.trainable:
+            return 0.0
+        return sum(layer.regularization(params[name]) for name, (layer, _) in self._layers.items()
+                   if all(m.trainable for m in self._owners.get(name, ())))
 
     def count_params(self) -> int:
         if not self.built:
@@ -448,6 +454,7 @@ class Module:
             x, x_val = _take(x, slice(0, split)), _take(x, slice(split, None))
             y, y_val = _take(y, slice(0, split)), _take(y, slice(split, None))
         self._ensure_built(x)
+        self._warn_logits_of_probabilities()
         if x_val is not None:
             self._ensure_built(x_val, "x_val")
         y = self._match_target(y, "y")
@@ -628,7 +635,10 @@ class Module:
         return x if x.dtype.kind in "iu" else x.astype(np.float32)
 
     def _sparse(self) -> bool:
-        return isinstance(self.loss, str) and self.loss.lower().startswith("sparse")
+        """Integer class labels as targets: a "sparse_..." loss name, or a loss object or function marked
+        ``sparse`` (``physnn.losses.SparseCategoricalCrossentropy``)."""
+        return getattr(self.loss, "sparse", False) or (isinstance(self.loss, str)
+                                                       and self.loss.lower().startswith("sparse"))
 
     def _as_target(self, y, name):
         y = prepare_array(y, name)
@@ -664,7 +674,8 @@ class Module:
         if isinstance(out, list):
             return y
         y = _fit_rank(y, out)  # Keras: targets (n,) for outputs (n, 1), and (n, 200, 1) for outputs (n, 200)
-        builtin = isinstance(self.loss, str) or getattr(self.loss, "__module__", None) == "physnn.costs"
+        builtin = isinstance(self.loss, str) or getattr(type(self.loss), "__module__", None) == "physnn.losses" or \
+            getattr(self.loss, "__module__", None) in ("physnn.costs", "physnn.losses")
         if builtin and tuple(y.shape[1:]) != tuple(out):
             raise ValueError(f"{name} has shape {tuple(y.shape)}, but model '{self.name}' outputs "
                              f"(batch, *{out}): loss={self.loss!r} needs {name} of shape ({y.shape[0]}, *{out})")
@@ -678,7 +689,8 @@ class Module:
     def _divergence_cause(self, x) -> str:
         """A cause other than the learning rate, when one is visible: with a cross-entropy loss, predicted
         probability rows that are zero (or negative) somewhere, from the last finite weights."""
-        name = self.loss if isinstance(self.loss, str) else getattr(self.loss, "__name__", "")
+        name = self.loss if isinstance(self.loss, str) else \
+            getattr(self.loss, "__name__", None) or getattr(self.loss, "name", None) or type(self.loss).__name__
         if "crossentropy" not in name.lower().replace("_", "") or isinstance(self.output_shape, list):
             return ""
         try:
@@ -691,6 +703,17 @@ class Module:
             return ""
         return (f" Cause: the model predicts {bad} probability row(s) that are zero or negative (loss={name!r} takes "
                 "their log); give the output layer activation='softmax' (or 'sigmoid' for one output).")
+
+    def _warn_logits_of_probabilities(self):
+        """Keras computes a ``from_logits=True`` loss on whatever the model outputs; on a softmax or sigmoid output
+        (the CP3 scripts' slip) that is a softmax of probabilities, which trains, slowly: say so."""
+        if not getattr(self.loss, "from_logits", False) or not self.layers:
+            return
+        activation = getattr(self.layers[-1], "activation", None)
+        if activation in (softmax, sigmoid):
+            warnings.warn(f"loss {type(self.loss).__name__}(from_logits=True) on the {activation.__name__} output "
+                          f"of Layer '{self.layers[-1].name}': the loss treats the probabilities as logits (as "
+                          "Keras does); use from_logits=False, or a linear output layer", stacklevel=3)
 
     def _lr_hint(self):
         eta = getattr(self.optimizer, "eta", None)
@@ -944,10 +967,11 @@ class Sequential(Module):
         """The architecture: ``{"name", "seed", "input_shape", "layers": [...]}``, each layer as
         ``physnn.layers.serialize`` writes it and a nested model as ``{"class_name": "Module", "config":
         model_to_config(model)}``."""
-        preprocessing = None if self._preprocessing is None else {
-            "class_name": "TextVectorization", "config": self._preprocessing.get_config()}
-        return {"name": self.name, "seed": self.seed, "input_shape": _json_shape(self.input_shape),
-                "layers": [_item_config(item) for item in self._stack], "preprocessing": preprocessing}
+        config = {"name": self.name, "seed": self.seed, "input_shape": _json_shape(self.input_shape),
+                  "layers": [_item_config(item) for item in self._stack]}
+        if self._preprocessing is not None:  # (a TextVectorization first element, with its vocabulary)
+            config["preprocessing"] = {"class_name": "TextVectorization", "config": self._preprocessing.get_config()}
+        return config
 
     @classmethod
     def from_config(cls, config: dict, custom_objects: dict | None = None, model_class=None, where: str = "config"):

@@ -110,6 +110,10 @@ class Layer:
 
     stateful = False
     input_shape_hint = None  # set by the ``input_shape=`` / ``input_dim=`` keyword of any layer
+    #: Keras masking: a layer that ``supports_masking`` passes the mask of its input on (Dense, Dropout); one
+    #: that ``accepts_mask`` takes it as ``forward(..., mask=[batch, time] bool)`` (the recurrent layers).
+    supports_masking = False
+    accepts_mask = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -289,6 +293,10 @@ class Layer:
             if "training" in _inspect.signature(self.call).parameters:
                 return self.call(x, training=training)
             return self.call(x)
+
+    def compute_mask(self, inputs, mask):
+        """The mask of this layer's output (Keras): ``mask`` passed on when ``supports_masking``, else None."""
+        return mask if self.supports_masking else None
 
     def init_state(self, batch_size: int, input_shape: tuple):
         """State carried between batches (only stateful layers have one)."""

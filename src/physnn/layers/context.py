@@ -50,6 +50,7 @@ class LayerContext:
         self.owners = {}  # layer name -> the models it sits in inside the outer model (their `trainable`)
         self.enclosing = []  # the nested models being called now
         self.losses = []  # scalars added by add_loss during this call
+        self.masks = {}  # id(array) -> (array, its Keras mask [batch, time]): Embedding(mask_zero=True) onwards
         self._calls = 0
 
     def __enter__(self):
@@ -83,8 +84,13 @@ class LayerContext:
                 self.params[layer.name] = layer.init(np.random.default_rng((self.seed, self._calls)), sample_shape)
         if layer.stateful and layer.name not in self.state:
             self.state[layer.name] = layer.init_state(batch_size, sample_shape)
+        mask = None if several else self.masks.get(id(x), (None, None))[1]
+        extra = {"mask": mask} if mask is not None and layer.accepts_mask else {}
         y, new_state = layer.forward(self.params[layer.name], self.state.get(layer.name, {}), x,
-                                     key=key, training=self.training)
+                                     key=key, training=self.training, **extra)
+        out_mask = layer.compute_mask(x, mask)
+        if out_mask is not None:  # (the array is kept with its mask, so its id stays its own)
+            self.masks[id(y)] = (y, out_mask)
         if layer.stateful:
             self.state[layer.name] = new_state
         penalty = layer.activity_penalty(y)  # activity_regularizer: R(y) / batch, Keras 3's normalisation

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import jax.numpy as jnp
 import numpy as np
 
@@ -12,7 +14,12 @@ from physnn.layers.base import Layer
 
 
 def check_positive_int(value, arg: str, layer: str) -> int:
-    """``value`` as a positive int; ValueError naming the argument otherwise."""
+    """``value`` as a positive int; ValueError naming the argument otherwise. An integral float (the Oslo notes'
+    ``Dense(hidden_neurons/2)`` = ``Dense(125.0)``, which Keras 2 accepted) is taken as its int, with a warning."""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer() and value > 0:
+        warnings.warn(f"{layer}: {arg}={value!r} is a float; using {int(value)} (Keras 2 took integral floats, "
+                      "Keras 3 refuses them)", stacklevel=3)
+        return int(value)
     if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
         raise ValueError(f"{layer}: {arg} must be a positive int, got {value!r}")
     return int(value)
@@ -37,6 +44,7 @@ class Dense(Layer):
     """
 
     weight_specs = {"kernel": ("kernel", "glorot_uniform"), "bias": ("bias", "zeros")}
+    supports_masking = True  # (Keras: a mask of sequence inputs passes through a Dense applied per step)
 
     def __init__(self, units, activation=None, use_bias=True, name=None):
         super().__init__(name)

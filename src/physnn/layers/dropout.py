@@ -24,6 +24,8 @@ class Dropout(Layer):
     same mask.
     """
 
+    supports_masking = True
+
     def __init__(self, rate, seed=None, name=None):
         super().__init__(name)
         if not isinstance(rate, numbers.Real) or isinstance(rate, bool) or not 0 <= rate < 1:

@@ -76,10 +76,14 @@ class _Recurrent(Layer):
             xw = add_bias(xw, params["bias"])
         return xw
 
-    def _run(self, params, state, x):
+    def _run(self, params, state, x, mask=None, zero_masked_outputs=False):
+        """The scan over time. With a ``mask`` [batch, time] (Keras's, from ``Embedding(mask_zero=True)``) a
+        masked step leaves the state as it was, and its output is the previous output (zeros with
+        ``zero_masked_outputs``, which Bidirectional asks for, as Keras's): h_t = m_t h'_t + (1 - m_t) h_{t-1}."""
         x = jnp.asarray(x)
         if self.go_backwards:
             x = x[:, ::-1]
+            mask = None if mask is None else mask[:, ::-1]
         xw = self._input_projection(params, x)
         batch = x.shape[0]
         for name in self.state_names:
@@ -89,26 +93,45 @@ class _Recurrent(Layer):
                                  f"of {batch}; re-initialise it with init_state({batch}, ...)")
         state = {name: jnp.asarray(state[name], xw.dtype) for name in self.state_names}
 
-        def step(carry, xw_t):
-            carry = self._step(params, carry, xw_t)
-            return carry, (carry["h"] if self.return_sequences else None)
+        if mask is None:
+            def step(carry, xw_t):
+                carry = self._step(params, carry, xw_t)
+                return carry, (carry["h"] if self.return_sequences else None)
 
-        state, hs = jax.lax.scan(step, state, jnp.swapaxes(xw, 0, 1))
+            state, hs = jax.lax.scan(step, state, jnp.swapaxes(xw, 0, 1))
+        else:
+            def step(carry, inputs):
+                xw_t, m_t = inputs  # m_t [batch, 1]
+                new = self._step(params, carry, xw_t)
+                carry = {name: jnp.where(m_t, new[name], carry[name]) for name in carry}
+                if not self.return_sequences:
+                    return carry, None
+                return carry, (jnp.where(m_t, new["h"], 0.0) if zero_masked_outputs else carry["h"])
+
+            steps_mask = jnp.swapaxes(jnp.asarray(mask, bool), 0, 1)[..., None]
+            state, hs = jax.lax.scan(step, state, (jnp.swapaxes(xw, 0, 1), steps_mask))
         y = jnp.swapaxes(hs, 0, 1) if self.return_sequences else state["h"]
         return y, state
 
-    def apply(self, params, x, *, key=None, training=False):
+    accepts_mask = True
+
+    def compute_mask(self, inputs, mask):
+        """The input mask goes on with the sequence (``return_sequences``); the last state has none."""
+        return mask if self.return_sequences else None
+
+    def apply(self, params, x, *, key=None, training=False, mask=None, zero_masked_outputs=False):
         """x [batch, time, features] -> h_T [batch, units], or all h_t [batch, time, units] with
         ``return_sequences`` (in processing order, i.e. reversed time when ``go_backwards``), from a zero
-        initial state."""
-        y, _ = self._run(params, self.init_state(jnp.shape(x)[0], ()), x)
+        initial state; ``mask`` [batch, time] skips the masked steps (see ``_run``)."""
+        y, _ = self._run(params, self.init_state(jnp.shape(x)[0], ()), x, mask, zero_masked_outputs)
         return y
 
-    def forward(self, params, state, x, *, key=None, training=False):
+    def forward(self, params, state, x, *, key=None, training=False, mask=None, zero_masked_outputs=False):
         """Stateful layers start from ``state`` and return (y, last state); others ignore the state."""
         if not self.stateful:
-            return self.apply(params, x, key=key, training=training), state
-        return self._run(params, state, x)
+            return self.apply(params, x, key=key, training=training, mask=mask,
+                              zero_masked_outputs=zero_masked_outputs), state
+        return self._run(params, state, x, mask, zero_masked_outputs)
 
 
 class SimpleRNN(_Recurrent):
@@ -304,17 +327,25 @@ class Bidirectional(Layer):
             return yf * yb
         return (yf + yb) / 2
 
-    def apply(self, params, x, *, key=None, training=False):
-        """x [batch, time, features] -> merged outputs (see the class docstring)."""
-        yf = self.forward_layer.apply(params["forward"], x)
-        yb = self.backward_layer.apply(params["backward"], x)
+    accepts_mask = True
+
+    def compute_mask(self, inputs, mask):
+        return mask if self.return_sequences else None
+
+    def apply(self, params, x, *, key=None, training=False, mask=None):
+        """x [batch, time, features] -> merged outputs (see the class docstring); ``mask`` [batch, time] is given
+        to both copies, whose masked steps output zeros with ``return_sequences`` (Keras's rule)."""
+        masked = {"mask": mask, "zero_masked_outputs": True}
+        yf = self.forward_layer.apply(params["forward"], x, **masked)
+        yb = self.backward_layer.apply(params["backward"], x, **masked)
         return self._merge(yf, yb)
 
-    def forward(self, params, state, x, *, key=None, training=False):
+    def forward(self, params, state, x, *, key=None, training=False, mask=None):
         if not self.stateful:
-            return self.apply(params, x, key=key, training=training), state
-        yf, sf = self.forward_layer.forward(params["forward"], state["forward"], x)
-        yb, sb = self.backward_layer.forward(params["backward"], state["backward"], x)
+            return self.apply(params, x, key=key, training=training, mask=mask), state
+        masked = {"mask": mask, "zero_masked_outputs": True}
+        yf, sf = self.forward_layer.forward(params["forward"], state["forward"], x, **masked)
+        yb, sb = self.backward_layer.forward(params["backward"], state["backward"], x, **masked)
         return self._merge(yf, yb), {"forward": sf, "backward": sb}
 
     def regularization(self, params):
