@@ -331,3 +331,12 @@ def test_masked_padding_gives_the_unpadded_result():
     plain_long, plain_short = (Sequential([Input((n,)), Embedding(10, 4), GRU(3)]) for n in (6, 4))
     plain_short.set_weights(plain_long.get_weights())  # without the mask the padding changes the result
     assert not np.allclose(plain_long.predict(padded), plain_short.predict(ids), atol=1e-3)
+
+
+def test_keras_loss_names_compile_train_and_load(tmp_path):
+    model = Sequential([Input((3,)), Dense(1)])
+    model.compile("adam", "huber")
+    model.fit(X, Y, epochs=1, verbose=0)
+    assert physnn.load_model(model.save(tmp_path / "h.keras")).loss == "huber"
+    with pytest.raises(ValueError, match="loss='hinje' is not known"):
+        model.compile("adam", "hinje")

@@ -107,8 +107,8 @@ def test_summary_before_build_prints_what_is_known():
     ({"optimizer": "nadam"},
      r"optimizer='nadam' is not known; valid names are "
      r"\['adagrad', 'adam', 'adamw', 'lbfgs', 'momentum', 'rmsprop', 'sgd'\]"),
-    ({"loss": "hinge"},
-     r"loss='hinge' is not known; valid names are \[.*'categorical_crossentropy'.*'mse'.*\]"),
+    ({"loss": "hinje"},
+     r"loss='hinje' is not known; valid names are \[.*'categorical_crossentropy'.*'mse'.*\]"),
     ({"metrics": ["f1"]}, r"metric='f1' is not known; valid names are \[.*'accuracy'.*'mae'.*\]"),
 ])
 def test_unknown_names_list_the_valid_ones(kwargs, message):

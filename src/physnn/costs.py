@@ -145,7 +145,10 @@ def as_loss(loss: str | Callable) -> Callable:
     if isinstance(loss, str):
         if loss.lower() in LOSSES:
             return LOSSES[loss.lower()]
-        raise ValueError(f"loss={loss!r} is not known; valid names are {sorted(LOSSES)} or a callable")
+        if loss.lower() in _keras_losses.FUNCTIONS:  # Keras's other names: "huber", "log_cosh", "kl_divergence", ...
+            return _keras_losses.FUNCTIONS[loss.lower()]
+        raise ValueError(f"loss={loss!r} is not known; valid names are {sorted({*LOSSES, *_keras_losses.FUNCTIONS})} "
+                         "or a callable")
     if loss in _COURSE_COSTS:
         cost = loss
         return lambda y_true, y_pred: cost(y_true)(y_pred)

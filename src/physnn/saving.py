@@ -222,7 +222,8 @@ def _recompile(model, config, path) -> bool:
         if loss["function"] not in _COST_FUNCTIONS:
             raise ValueError(f"{path}: unknown loss function {loss['function']!r}")
         loss = _COST_FUNCTIONS[loss["function"]]
-    elif not (isinstance(loss["name"], str) and loss["name"].lower() in costs.LOSSES):
+    elif not (isinstance(loss["name"], str) and (loss["name"].lower() in costs.LOSSES
+                                                 or loss["name"].lower() in losses.FUNCTIONS)):
         raise ValueError(f"{path}: unknown loss {loss['name']!r}")
     else:
         loss = loss["name"]
