@@ -122,8 +122,8 @@ def test_as_loss_passes_callables_and_rejects_unknown_names():
         return jnp.sum(y_pred)
 
     assert as_loss(my_loss) is my_loss
-    with pytest.raises(ValueError, match=r"loss='hinge'.*valid names.*'binary_crossentropy'.*'mse'"):
-        as_loss("hinge")
+    with pytest.raises(ValueError, match=r"loss='hinje'.*valid names.*'binary_crossentropy'.*'mse'"):
+        as_loss("hinje")
     with pytest.raises(ValueError, match="loss=3"):
         as_loss(3)
 
