@@ -25,6 +25,8 @@ import math
 import jax
 import numpy as np
 
+from physnn import _named
+
 # While a model file is loaded (physnn.saving), the number of parameters the initialisers may still create:
 # the architecture must fit the arrays the file holds, so a crafted configuration cannot allocate more.
 _allowance: contextvars.ContextVar = contextvars.ContextVar("physnn_initializer_allowance", default=None)
@@ -483,25 +485,12 @@ NAMES: dict[str, type] = {
 
 def serialize(initializer: Initializer) -> dict:
     """``{"class_name": ..., "config": ...}`` of one of the classes in ``CLASSES``; ValueError for another."""
-    if CLASSES.get(type(initializer).__name__) is not type(initializer):
-        raise ValueError(f"{initializer!r} is not one of physnn's initializers ({sorted(CLASSES)}): only those can be "
-                         "described by name")
-    return {"class_name": type(initializer).__name__, "config": initializer.get_config()}
+    return _named.describe(initializer, CLASSES, "initializer")
 
 
 def deserialize(config: dict) -> Initializer:
     """The initialiser ``serialize`` described; ValueError for a class outside ``CLASSES`` or bad arguments."""
-    if not (isinstance(config, dict) and set(config) >= {"class_name", "config"}
-            and isinstance(config["config"], dict)):
-        raise ValueError(f"an initializer configuration is {{'class_name': ..., 'config': {{...}}}}, got {config!r}")
-    cls = CLASSES.get(config["class_name"])
-    if cls is None:
-        raise ValueError(f"unknown initializer class {config['class_name']!r}; known: {sorted(CLASSES)}")
-    try:
-        return cls(**config["config"])
-    except TypeError as err:
-        raise ValueError(f"initializer {config['class_name']}: bad configuration {config['config']!r} ({err})") \
-            from None
+    return _named.rebuild(config, CLASSES, "initializer")
 
 
 def get(identifier, argument: str = "initializer") -> Initializer | None:

@@ -23,6 +23,8 @@ import numbers
 import jax
 import jax.numpy as jnp
 
+from physnn import _named
+
 EPSILON = 1e-7  # Keras's backend.epsilon(): the clip of probabilities and the guard of divisions and logs
 
 
@@ -412,16 +414,7 @@ def deserialize(config):
         if config in FUNCTIONS:
             return FUNCTIONS[config]
         raise ValueError(f"unknown loss function {config!r}; known: {sorted(FUNCTIONS)}")
-    if not (isinstance(config, dict) and set(config) >= {"class_name", "config"}
-            and isinstance(config["config"], dict)):
-        raise ValueError(f"a loss configuration is {{'class_name': ..., 'config': {{...}}}}, got {config!r}")
-    cls = CLASSES.get(config["class_name"])
-    if cls is None:
-        raise ValueError(f"unknown loss class {config['class_name']!r}; known: {sorted(CLASSES)}")
-    try:
-        return cls(**config["config"])
-    except TypeError as err:
-        raise ValueError(f"loss {config['class_name']}: bad configuration {config['config']!r} ({err})") from None
+    return _named.rebuild(config, CLASSES, "loss")
 
 
 def get(identifier):

@@ -30,7 +30,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from physnn import schedulers
+from physnn import _named, schedulers
 from physnn.schedulers import Optimizer, Scheduler, _filled, _lr, _optimizer
 
 tree_map = jax.tree_util.tree_map
@@ -458,20 +458,12 @@ NAMES: dict[str, type] = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": R
 
 def serialize(optimizer: KerasOptimizer) -> dict:
     """``{"class_name", "config"}`` (a learning-rate schedule is kept as the function: see ``physnn.saving``)."""
-    if CLASSES.get(type(optimizer).__name__) is not type(optimizer):
-        raise ValueError(f"{optimizer!r} is not one of physnn.optimizers' classes {sorted(CLASSES)}")
-    return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
+    return _named.describe(optimizer, CLASSES, "optimizer")
 
 
 def deserialize(config: dict) -> KerasOptimizer:
     """The optimiser ``serialize`` described; ValueError for a class outside ``CLASSES``."""
-    if not (isinstance(config, dict) and set(config) >= {"class_name", "config"}
-            and isinstance(config["config"], dict)):
-        raise ValueError(f"an optimizer configuration is {{'class_name': ..., 'config': {{...}}}}, got {config!r}")
-    cls = CLASSES.get(config["class_name"]) or NAMES.get(str(config["class_name"]).lower())
-    if cls is None:
-        raise ValueError(f"unknown optimizer class {config['class_name']!r}; known: {sorted(CLASSES)}")
-    return cls(**config["config"])
+    return _named.rebuild(config, CLASSES, "optimizer", aliases=NAMES)
 
 
 def get(identifier):

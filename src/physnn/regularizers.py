@@ -22,6 +22,8 @@ import numbers
 import jax
 import jax.numpy as jnp
 
+from physnn import _named
+
 
 def _factor(name: str, value) -> float:
     """A penalty factor: a finite number >= 0 (None counts as 0, as Keras's L1L2)."""
@@ -120,25 +122,12 @@ NAMES = {"l1": L1, "l2": L2, "l1_l2": L1L2, "l1l2": L1L2}
 
 def serialize(regularizer: Regularizer) -> dict:
     """``{"class_name": ..., "config": ...}`` of one of physnn's regularisers (``CLASSES``)."""
-    if CLASSES.get(type(regularizer).__name__) is not type(regularizer):
-        raise ValueError(f"{regularizer!r} is not one of physnn's regularisers ({sorted(CLASSES)}): only those "
-                         "can be described by name")
-    return {"class_name": type(regularizer).__name__, "config": regularizer.get_config()}
+    return _named.describe(regularizer, CLASSES, "regulariser")
 
 
 def deserialize(config: dict) -> Regularizer:
     """The regulariser ``serialize`` described; ValueError for a class outside ``CLASSES`` or bad arguments."""
-    if not (isinstance(config, dict) and set(config) >= {"class_name", "config"}
-            and isinstance(config["config"], dict)):
-        raise ValueError(f"a regulariser configuration is {{'class_name': ..., 'config': {{...}}}}, got {config!r}")
-    cls = CLASSES.get(config["class_name"])
-    if cls is None:
-        raise ValueError(f"unknown regulariser class {config['class_name']!r}; known: {sorted(CLASSES)}")
-    try:
-        return cls(**config["config"])
-    except TypeError as err:
-        raise ValueError(f"regulariser {config['class_name']}: bad configuration {config['config']!r} ({err})") \
-            from None
+    return _named.rebuild(config, CLASSES, "regulariser")
 
 
 def get(identifier, argument: str = "regularizer"):
