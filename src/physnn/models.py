@@ -33,7 +33,7 @@ from physnn.layers.embedding import Embedding
 from physnn.layers.serialize import check_config, deserialize, serialize
 from physnn.layers.symbolic import SymbolicTensor
 from physnn.layers.text import TextVectorization, is_preprocessing
-from physnn.layers.variables import add_weight, adopt, lookup
+from physnn.layers.variables import WeightOwner
 from physnn.metrics import get_metric
 from physnn.saving import load_model  # noqa: F401  (Keras's keras.models.load_model)
 from physnn.schedulers import as_functional, get_optimizer
@@ -57,7 +57,7 @@ def _size(tree) -> int:
     return int(sum(np.prod(np.shape(leaf)) for leaf in jax.tree_util.tree_leaves(tree)))
 
 
-class Module:
+class Module(WeightOwner):
     """Base class of every model. Subclass it Keras-style::
 
         class Net(physnn.Module):
@@ -118,25 +118,6 @@ class Module:
         """Pure forward pass: (params, state, x [batch, *input_shape]) -> (y, new state)."""
         y, state, _ = self.forward_with_losses(params, state, x, key=key, training=training)
         return y, state
-
-    def __setattr__(self, name, value):
-        if getattr(value, "_is_physnn_variable", False):  # self.g = self.add_weight(...): resolved on access
-            adopt(self, name, value)
-            return
-        object.__setattr__(self, name, value)
-
-    def __getattr__(self, name):
-        if name.startswith("__") or name in ("_variables", "_variable_attributes"):
-            raise AttributeError(name)
-        return lookup(self, name)
-
-    def add_weight(self, shape=None, initializer="glorot_uniform", dtype=None, trainable=True, regularizer=None,
-                   name=None):
-        """Keras's ``add_weight`` in a subclassed model's ``__init__``: a weight of ``shape`` (``()`` a scalar) that
-        ``call`` and the loss read as ``self.<attribute>``, trained by ``fit`` unless ``trainable=False``
-        (the CP3 projectile network's g and v0; see ``physnn.layers.variables``). Returns the ``Variable``, whose
-        ``numpy()`` reads the trained value."""
-        return add_weight(self, shape, initializer, dtype, trainable, regularizer, name)
 
     def add_loss(self, value) -> None:
         """Inside ``call``: add the scalar ``value`` to this batch's training objective (a KL term, a

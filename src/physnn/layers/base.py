@@ -32,6 +32,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from physnn.layers.variables import WeightOwner
+
 _name_counters: dict[str, itertools.count] = defaultdict(itertools.count)
 
 
@@ -101,7 +103,7 @@ def _register(cls) -> None:
     LAYERS[cls.__name__] = cls
 
 
-class Layer:
+class Layer(WeightOwner):
     """Base class for every layer. Subclasses implement ``output_shape``, ``init`` and ``apply``.
 
     The constructor arguments of every subclass are recorded automatically, so ``get_config()`` and
@@ -202,29 +204,6 @@ class Layer:
                     for y in jax.tree_util.tree_leaves(outputs)), 0.0)
 
     # --- Keras-style custom layers: add_weight in build, the forward map in call ---------------------
-
-    def __setattr__(self, name, value):
-        if getattr(value, "_is_physnn_variable", False):  # self.w = self.add_weight(...): resolved on access
-            from physnn.layers.variables import adopt
-
-            adopt(self, name, value)
-            return
-        object.__setattr__(self, name, value)
-
-    def __getattr__(self, name):
-        if name.startswith("__") or name in ("_variables", "_variable_attributes"):
-            raise AttributeError(name)
-        from physnn.layers.variables import lookup
-
-        return lookup(self, name)
-
-    def add_weight(self, shape=None, initializer="glorot_uniform", dtype=None, trainable=True, regularizer=None,
-                   name=None):
-        """Keras's ``add_weight``, in a custom layer's ``build(input_shape)``: a weight of ``shape`` that ``call``
-        reads as ``self.<attribute>`` (see ``physnn.layers.variables``)."""
-        from physnn.layers.variables import add_weight
-
-        return add_weight(self, shape, initializer, dtype, trainable, regularizer, name)
 
     def _keras_style(self, hook: str) -> bool:
         """Whether the subclass writes Keras's hook (``build``, ``call``, ``compute_output_shape``) instead of

@@ -170,6 +170,30 @@ def lookup(owner, attribute: str):
     return owner.__dict__["_variables"][names[attribute]].resolve()
 
 
+class WeightOwner:
+    """What Layer and Module share: Keras's ``add_weight``, and ``self.<attribute>`` resolving the ``Variable``
+    assigned to it (the traced array inside a forward pass or a loss, the ``Variable`` outside)."""
+
+    def __setattr__(self, name, value):
+        if getattr(value, "_is_physnn_variable", False):  # self.w = self.add_weight(...)
+            adopt(self, name, value)
+            return
+        object.__setattr__(self, name, value)
+
+    def __getattr__(self, name):
+        if name.startswith("__") or name in ("_variables", "_variable_attributes"):
+            raise AttributeError(name)
+        return lookup(self, name)
+
+    def add_weight(self, shape=None, initializer="glorot_uniform", dtype=None, trainable=True, regularizer=None,
+                   name=None) -> Variable:
+        """Keras's ``add_weight``, in a subclassed model's ``__init__`` or a custom layer's ``build``: a weight of
+        ``shape`` (``()`` a scalar) that ``call`` (and the loss) read as ``self.<attribute>``, trained by ``fit``
+        unless ``trainable=False``, its ``regularizer`` added to the loss. Returns the ``Variable``, whose
+        ``numpy()`` reads the trained value."""
+        return add_weight(self, shape, initializer, dtype, trainable, regularizer, name)
+
+
 def own_weights(owner):
     """The entry a model's own ``add_weight`` weights take among its layers: a layer named as the model whose
     parameters are those weights (its non-trainable ones and regularisers included), so that ``fit``,
