@@ -340,3 +340,27 @@ def test_keras_loss_names_compile_train_and_load(tmp_path):
     assert physnn.load_model(model.save(tmp_path / "h.keras")).loss == "huber"
     with pytest.raises(ValueError, match="loss='hinje' is not known"):
         model.compile("adam", "hinje")
+
+
+def test_layer_normalization_with_random_scale_and_shift_equals_torch():
+    import torch
+
+    from physnn.layers import LayerNormalization
+
+    layer = LayerNormalization(epsilon=1e-3)
+    params = {"gamma": RNG.normal(size=6).astype(np.float32), "beta": RNG.normal(size=6).astype(np.float32)}
+    x = RNG.normal(size=(3, 4, 6)).astype(np.float32)
+    ref = torch.nn.LayerNorm(6, eps=1e-3)
+    ref.load_state_dict({"weight": torch.tensor(params["gamma"]), "bias": torch.tensor(params["beta"])})
+    np.testing.assert_allclose(layer.apply(params, x), ref(torch.tensor(x)).detach().numpy(), atol=1e-5)
+
+
+def test_masked_global_average_pooling_averages_the_unpadded_steps():
+    from physnn.layers import GlobalAveragePooling1D
+
+    ids = RNG.integers(1, 10, (5, 4))
+    padded = np.concatenate([ids, np.zeros((5, 3), int)], axis=1)
+    long, short = (Sequential([Input((n,)), Embedding(10, 4, mask_zero=True), GlobalAveragePooling1D()])
+                   for n in (7, 4))
+    short.set_weights(long.get_weights())
+    np.testing.assert_allclose(long.predict(padded), short.predict(ids), rtol=1e-6)

@@ -88,6 +88,20 @@ TABLE = {
     "Concatenate": (lambda **kw: L.Concatenate(**kw), [(3,), (2,)], 0, None, {}),
     "Add": (lambda **kw: L.Add(**kw), [(2, 3), (2, 3)], 0, None, {}),
     "Reservoir": (lambda **kw: L.Reservoir(6, seed=1, **kw), (5, 2), 6 * 6 + 6 * (1 + 2), None, {}),
+    "Activation": (lambda **kw: L.Activation("tanh", **kw), (5,), 0, (torch.nn.Tanh(), dict, {}), {}),
+    "RepeatVector": (lambda **kw: L.RepeatVector(3, **kw), (4,), 0,
+                     (lambda t: t.unsqueeze(1).repeat(1, 3, 1), dict, {}), {}),
+    "GlobalAveragePooling1D": (lambda **kw: L.GlobalAveragePooling1D(**kw), (6, 3), 0,
+                               (lambda t: t.mean(dim=1), dict, {}), {}),
+    "GlobalMaxPooling1D": (lambda **kw: L.GlobalMaxPooling1D(**kw), (6, 3), 0, (lambda t: t.amax(dim=1), dict, {}),
+                           {}),
+    "GlobalAveragePooling2D": (lambda **kw: L.GlobalAveragePooling2D(**kw), (4, 5, 2), 0,
+                               (lambda t: t.mean(dim=(1, 2)), dict, {}), {}),
+    "GlobalMaxPooling2D": (lambda **kw: L.GlobalMaxPooling2D(**kw), (4, 5, 2), 0,
+                           (lambda t: t.amax(dim=(1, 2)), dict, {}), {}),
+    "LayerNormalization": (lambda **kw: L.LayerNormalization(**kw), (4, 6), 2 * 6,
+                           (torch.nn.LayerNorm(6, eps=1e-3), lambda p: {"weight": p["gamma"], "bias": p["beta"]},
+                            {}), {}),
 }
 
 
