@@ -260,3 +260,65 @@ def _minimize(params, key_data, *, loss_fn, evolver, generations):
 
 
 _run = _cache.jit(_minimize, static_argnames=("loss_fn", "evolver", "generations"))
+
+
+# --- maximize -----------------------------------------------------------------------------------------------
+
+
+class RewardResult(NamedTuple):
+    """params: the best parameters found; history: {"best": [generations] reward of the generation's best member,
+    "mean": [generations] reward at ``state.mean`` after the generation's update} (NumPy, the reward's sign);
+    reward: the reward of ``params``; state: the final strategy state (its ``best_f`` is -reward)."""
+
+    params: Any
+    history: dict
+    reward: float
+    state: Any
+
+
+class _Negated:
+    """loss(params) = -reward_fn(params); equal (and hashing equal) for the same reward_fn, so that ``minimize``'s
+    compiled program (static on the loss) is reused when ``maximize`` is called again with the same reward."""
+
+    __slots__ = ("reward_fn",)
+
+    def __init__(self, reward_fn):
+        self.reward_fn = reward_fn
+
+    def __call__(self, params):
+        return -jnp.asarray(self.reward_fn(params))
+
+    def __eq__(self, other):
+        return type(other) is _Negated and other.reward_fn == self.reward_fn
+
+    def __hash__(self):
+        return hash((_Negated, self.reward_fn))
+
+
+def maximize(reward_fn: Callable, params, strategy="cma_es", generations: int = 200,
+             popsize: int | None = None, sigma: float | None = None, seed: int | None = None,
+             **options) -> RewardResult:
+    """Maximise ``reward_fn(params) -> scalar`` without gradients: ``minimize`` of the loss L = -R (a thin
+    wrapper, the same compiled search), reported with the reward's sign,
+
+        history["best"][g] = max_i R(x_i^(g)) = -min_i L(x_i^(g)),   history["mean"][g] = R(m^(g)).
+
+    Non-finite rewards rank last (as non-finite losses do). Same seed, same numbers.
+
+    Arguments:
+        reward_fn: params -> scalar reward, traceable by JAX (a simulation's return, an accuracy, ...).
+        params, strategy, generations, popsize, sigma, seed, **options: as ``minimize`` (the same defaults).
+    Returns:
+        ``RewardResult(params, history, reward, state)``.
+    """
+    if not callable(reward_fn):
+        raise ValueError(f"reward_fn must be a function params -> scalar, received {reward_fn!r}")
+    try:
+        result = minimize(_Negated(reward_fn), params, strategy=strategy, generations=generations,
+                          popsize=popsize, sigma=sigma, seed=seed, **options)
+    except ValueError as err:
+        if "loss_fn must return a scalar" in str(err):
+            raise ValueError(str(err).replace("loss_fn", "reward_fn")) from None
+        raise
+    history = {key: -value for key, value in result.history.items()}
+    return RewardResult(result.params, history, -result.loss, result.state)
