@@ -108,3 +108,17 @@ def test_spectrum_events_same_seed_same_numbers():
     assert not np.array_equal(evolution.generate_events(3), evolution.generate_events(4))
     x = evolution.generate_events(3)
     assert x.min() >= evolution.LOW and x.max() < evolution.HIGH
+
+
+@pytest.mark.parametrize("call, argument", [
+    (lambda: get_experiment("pendulum")(seed=-1, quick=True), "seed"),
+    (lambda: get_experiment("evolve_gates")(seed=1.5, quick=True), "seed"),
+    (lambda: get_experiment("evolve_spectrum")(seed=-3, quick=True), "seed"),
+    (lambda: evolution.generate_events(0, n=0), "n"),
+    (lambda: evolution.generate_events(0, truth=(1.5, 6.0, 0.5)), "truth"),
+    (lambda: P.upright_hold(np.zeros(10), tolerance=0.0), "tolerance"),
+    (lambda: P.upright_hold(np.zeros((2, 10))), "theta"),
+])
+def test_bad_arguments_raise_value_errors_naming_them(call, argument):
+    with pytest.raises(ValueError, match=argument):
+        call()

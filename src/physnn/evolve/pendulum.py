@@ -159,7 +159,10 @@ def wrap(theta):
 
 def upright_hold(theta, p: Pendulum = DEFAULT, tolerance: float = 0.1) -> tuple[bool, float]:
     """The target: (max |wrap(theta)| over the last half of the episode < tolerance, that maximum in rad)."""
+    tolerance = _checks.real("tolerance", tolerance, low=0, low_open=True)
     theta = np.asarray(theta, np.float64)
+    if theta.ndim != 1 or theta.shape[0] < 2:
+        raise ValueError(f"theta must be a trajectory [steps >= 2], received shape {theta.shape}")
     worst = float(np.max(np.abs(wrap(theta[theta.shape[0] // 2:]))))
     return worst < tolerance, worst
 

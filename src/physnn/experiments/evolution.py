@@ -38,7 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 from matplotlib.figure import Figure
 
-from physnn import evolve, initializers
+from physnn import _checks, evolve, initializers
 from physnn.evolve import pendulum as P
 from physnn.experiments.gates import GATES, GRID, X
 from physnn.experiments.registry import Result, experiment
@@ -65,6 +65,7 @@ def pendulum(seed: int = 0, quick: bool = False, epochs: int | None = None) -> R
     Metrics: ``held_seeds`` (of 3: within 0.1 rad of upright over the last 5 s), ``worst_angle_last_half``
     (rad, max over seeds), the return and settle time per seed, ``seconds_per_seed`` (wall time of the search,
     the first seed's including compilation)."""
+    seed = _checks.seed("seed", seed)
     generations = epochs or (300 if quick else 600)
     seeds = [seed + k for k in range(3)]
     runs = [P.train(s, generations=generations, **PENDULUM_SETTINGS) for s in seeds]
@@ -105,7 +106,9 @@ def _trajectory_figure(seeds, runs) -> Figure:
     p = P.DEFAULT
     for k, (s, r) in enumerate(zip(seeds, runs, strict=True)):
         t = (np.arange(r.theta.shape[0]) + 1) * p.dt
-        left.plot(t, P.wrap(r.theta), color=f"C{k}", label=f"seed {s}")
+        shown = P.wrap(r.theta)
+        shown[1:][np.abs(np.diff(shown)) > np.pi] = np.nan  # no vertical line where the wrap jumps at the bottom
+        left.plot(t, shown, color=f"C{k}", label=f"seed {s}")
         right.plot(t, r.u, color=f"C{k}", label=f"seed {s}")
     left.axhspan(-0.1, 0.1, color="0.85", label="|theta| < 0.1 rad")
     left.axvline(p.duration / 2, color="k", lw=0.8, ls="--")
@@ -160,6 +163,7 @@ def evolve_gates(seed: int = 0, quick: bool = False, epochs: int | None = None) 
 
     Metrics: ``<gate>_acc_min`` (lowest accuracy over the seeds), ``seeds_all_gates_100`` (seeds with 100 % on
     all three gates), ``<gate>_loss_max``."""
+    seed = _checks.seed("seed", seed)
     generations = epochs or (150 if quick else 300)
     seeds = [seed + k for k in range(5)]
     acc = {gate: [] for gate in GATES}
@@ -218,7 +222,11 @@ NAMES = ("f", "mu", "s")
 def generate_events(seed: int, n: int = EVENTS, truth=TRUE_SPECTRUM) -> np.ndarray:
     """n events of p(x | f, mu, s) on [LOW, HIGH): a Binomial(n, f) number from the Gaussian (redrawn where it
     falls outside the range), the rest uniform. NumPy's ``default_rng(seed)``."""
-    f, mu, s = truth
+    seed = _checks.seed("seed", seed)
+    n = _checks.count("n", n, maximum=10**8)
+    f, mu, s = (float(v) for v in truth)
+    if not (0 <= f <= 1 and LOW < mu < HIGH and s > 0):
+        raise ValueError(f"truth must be (f, mu, s) with 0 <= f <= 1, {LOW} < mu < {HIGH}, s > 0, received {truth!r}")
     rng = np.random.default_rng(seed)
     n_peak = int(rng.binomial(n, f))
     peak = rng.normal(mu, s, n_peak)
@@ -281,6 +289,7 @@ def evolve_spectrum(seed: int = 0, quick: bool = False, epochs: int | None = Non
 
     Metrics: the CMA-ES estimate, scipy's estimate and error of each parameter, ``pull_<p>`` = (CMA-ES - scipy)
     / scipy's error, ``max_abs_pull`` (the target: < 1), and the wall time of the CMA-ES search."""
+    seed = _checks.seed("seed", seed)
     generations = epochs or (150 if quick else 300)
     x = generate_events(seed)
     counts, edges = np.histogram(x, BINS, (LOW, HIGH))
