@@ -501,10 +501,9 @@ class Module(WeightOwner):
         if "predict" not in self._compiled:
             self._compiled["predict"] = flat_jit(lambda params, state, x:
                                                  self.forward(params, state, x, None, False)[0])
-        if batch_size is None:
-            return jax.tree_util.tree_map(np.asarray, self._compiled["predict"](self.params, self._fresh_state(x), x))
-        parts = [self._compiled["predict"](self.params, self._fresh_state(_take(x, slice(i, i + batch_size))),
-                                           _take(x, slice(i, i + batch_size)))
+        if batch_size is None:  # (no layer state here: stateful models went above)
+            return jax.tree_util.tree_map(np.asarray, self._compiled["predict"](self.params, {}, x))
+        parts = [self._compiled["predict"](self.params, {}, _take(x, slice(i, i + batch_size)))
                  for i in range(0, _n_samples(x), batch_size)]
         return jax.tree_util.tree_map(lambda *p: np.concatenate([np.asarray(a) for a in p]), *parts)
 
