@@ -57,7 +57,6 @@ def test_evolve_gates_quick_every_gate_for_5_of_5_seeds():
     assert max(m["xor_loss_max"], m["and_loss_max"], m["or_loss_max"]) < 0.1  # measured < 1e-6
     again = get_experiment("evolve_gates")(seed=0, quick=True)  # same seed, same numbers (programs reused)
     assert again.tables == result.tables
-    assert get_experiment("evolve_gates")(seed=1, quick=True, epochs=150).tables != result.tables
 
 
 def test_evolve_gates_no_hidden_layer_cannot_learn_xor_by_ga_either():
