@@ -6,12 +6,16 @@ b theta' + u/(m l^2), theta = 0 upright, |u| <= 3 N m < m g l = 9.81 N m, RK4 wi
 the hanging start theta = pi) and a 3-16-1 tanh policy u = u_max tanh(...) of (cos theta, sin theta, theta'/8),
 trained by ``evolve.maximize`` (sep-CMA-ES, popsize 64, sigma 0.5) on the return R = sum_k dt [cos(theta_k) -
 0.01 (u_k/u_max)^2 - 0.01 theta'_k^2]. Target (issue 16): within 0.1 rad of upright over the whole second half
-of the episode, 3 of 3 seeds. Quick: seeds seed..seed+2, 300 generations; full: 600 generations.
+of the episode, 3 of 3 seeds. Quick: seeds seed..seed+2, 300 generations; full: 600 generations. Measured
+(seeds 0-2): quick, worst |theta| over the last 5 s 0.020 rad, returns 3.48-3.63, upright to stay after 4.3-4.6 s;
+full, worst 0.003 rad, returns 3.61-3.80, 0.7-1.0 s per seed (2 cores, compilation included for the first).
 
 ``evolve_gates`` — the course's XOR/AND/OR (``experiments.gates``): p = sigmoid(sigmoid(x W1 + b1) W2 + b2) with
 4 hidden units, one network per gate, learned by the genetic algorithm ("ga": truncation selection, elitism,
 Gaussian mutation; popsize 64, sigma 0.5) on the binary cross-entropy of the four points; no gradient is
 computed. Target: 100 % on every gate for 5 of 5 seeds (seeds seed..seed+4; quick 150 generations, full 300).
+Measured: 5 of 5 in both settings (seeds 0-4), the best cross-entropy at the clip floor (~1e-7) after about 100
+generations; 2 hidden units instead of 4 fail XOR for seed 2 (0.75).
 
 ``evolve_spectrum`` — events x in [0, 10) from a Gaussian peak on a flat background,
 
@@ -26,7 +30,9 @@ with N = 2000 events, f = 0.25 (the peak's share: its amplitude is f N events), 
 z_i = (e_i - mu)/s at the bin edges e_i, w the bin width; scipy (``scipy.optimize.minimize``, L-BFGS-B) minimises
 the unbinned -ln L = -sum_j ln p(x_j | f, mu, s) from the same start, its errors the square roots of the diagonal
 of the inverse Hessian (central finite differences of the unbinned -ln L at its minimum). Target: each CMA-ES
-parameter within 1 sigma of scipy's estimate. Quick and full differ only in generations (150, 300).
+parameter within 1 sigma of scipy's estimate. Quick and full differ only in generations (150, 300). Measured
+(seed 0): pulls (CMA-ES - scipy) / error of -0.18 (f), -0.07 (mu), -0.38 (s), scipy's errors 0.015, 0.033,
+0.029; over seeds 0-9 the largest |pull| is 0.38.
 """
 
 from __future__ import annotations
