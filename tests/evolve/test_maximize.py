@@ -68,3 +68,17 @@ def test_nan_reward_ranks_last():
 def test_bad_arguments_raise_value_errors_naming_them(make, argument):
     with pytest.raises(ValueError, match=argument):
         make()
+
+
+def test_same_reward_function_reuses_the_compiled_search_and_objects_pass_through():
+    from physnn.evolve import api
+
+    evolve.maximize(reward, X0, generations=7, popsize=8, seed=0)
+    size = api._run.jitted._cache_size()
+    evolve.maximize(reward, X0, generations=7, popsize=8, seed=1)  # a new seed is data: no new program
+    assert api._run.jitted._cache_size() == size
+    result = evolve.maximize(reward, X0, strategy=evolve.SimpleGA(popsize=16, sigma=0.3, seed=2), generations=40)
+    assert result.reward == pytest.approx(float(reward(result.params)), rel=1e-5)
+    assert result.reward >= -float(result.state.best_f)  # the best member ever, or the final elite if better
+    with pytest.raises(ValueError, match="popsize"):
+        evolve.maximize(reward, X0, strategy=evolve.SimpleGA(), popsize=8)
