@@ -364,3 +364,19 @@ def test_masked_global_average_pooling_averages_the_unpadded_steps():
                    for n in (7, 4))
     short.set_weights(long.get_weights())
     np.testing.assert_allclose(long.predict(padded), short.predict(ids), rtol=1e-6)
+
+
+@pytest.mark.parametrize("kernel, stride", [(3, 2), (4, 2), (2, 3), (5, 3), (3, 1)])
+def test_conv_transpose_lengths_and_same_padding_follow_keras(kernel, stride):
+    """Keras's lengths: 'valid' n s + max(k - s, 0), 'same' n s; 'same' is the full scatter cropped by
+    max(k - s, 0) with the odd element at the end (values checked against Keras 3.15 when written; the full
+    scatter against torch.nn.ConvTranspose1d in the layer harness)."""
+    from physnn.layers import Conv1DTranspose
+
+    x = RNG.normal(size=(2, 5, 3)).astype(np.float32)
+    valid, same = Conv1DTranspose(4, kernel, strides=stride), Conv1DTranspose(4, kernel, strides=stride, padding="same")
+    params = valid.init(np.random.default_rng(0), (5, 3))
+    full, cropped = np.asarray(valid.apply(params, x)), np.asarray(same.apply(params, x))
+    assert full.shape[1] == 5 * stride + max(kernel - stride, 0) and cropped.shape[1] == 5 * stride
+    low = max(kernel - stride, 0) // 2
+    np.testing.assert_allclose(cropped, full[:, low:low + 5 * stride], atol=1e-6)

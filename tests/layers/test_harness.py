@@ -9,7 +9,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 from harness import run_layer_test
-from test_dense_conv_layers import _conv_reference, _conv_to_torch, _linear_to_torch, _to_channels_last
+from test_dense_conv_layers import (
+    _conv_reference,
+    _conv_to_torch,
+    _linear_to_torch,
+    _to_channels_first,
+    _to_channels_last,
+)
 from test_pooling_reshape_layers import _nchw, _nhwc, _torch_pool
 from test_recurrent_layers import _last_hidden, _rnn_to_torch
 
@@ -88,6 +94,13 @@ TABLE = {
     "Concatenate": (lambda **kw: L.Concatenate(**kw), [(3,), (2,)], 0, None, {}),
     "Add": (lambda **kw: L.Add(**kw), [(2, 3), (2, 3)], 0, None, {}),
     "Reservoir": (lambda **kw: L.Reservoir(6, seed=1, **kw), (5, 2), 6 * 6 + 6 * (1 + 2), None, {}),
+    "Conv1DTranspose": (lambda **kw: L.Conv1DTranspose(4, 3, strides=2, **kw), (5, 3), 3 * 4 * 3 + 4,
+                        (torch.nn.ConvTranspose1d(3, 4, 3, stride=2), lambda p: _conv_to_torch(p, 1),
+                         {"torch_input": _to_channels_first, "torch_output": _to_channels_last}), {}),
+    "Conv2DTranspose": (lambda **kw: L.Conv2DTranspose(4, (2, 3), strides=(2, 1), **kw), (3, 4, 2),
+                        2 * 3 * 2 * 4 + 4,
+                        (torch.nn.ConvTranspose2d(2, 4, (2, 3), stride=(2, 1)), lambda p: _conv_to_torch(p, 2),
+                         {"torch_input": _to_channels_first, "torch_output": _to_channels_last}), {}),
     "Activation": (lambda **kw: L.Activation("tanh", **kw), (5,), 0, (torch.nn.Tanh(), dict, {}), {}),
     "RepeatVector": (lambda **kw: L.RepeatVector(3, **kw), (4,), 0,
                      (lambda t: t.unsqueeze(1).repeat(1, 3, 1), dict, {}), {}),

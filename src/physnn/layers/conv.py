@@ -137,3 +137,74 @@ class Conv2D(_Conv):
     rank = 2
     _dims = ("NHWC", "HWIO", "NHWC")
 
+
+
+class _ConvTranspose(_Conv):
+    """N-dimensional transposed convolution (the gradient of ``_Conv`` with respect to its input; "deconvolution"
+    in decoders), channels-last as Keras:
+
+        y[s t + d, o] += x[t, c] K[d, o, c]   (then + b[o] and f),
+
+    every input position scattering the kernel window, s the strides. 'valid': out = n s + max(k - s, 0), i.e.
+    (n - 1) s + k, zero-extended to n s when k < s (Keras's rule); 'same': out = n s, the full result cropped by
+    max(k - s, 0) (the odd element at the end, TensorFlow's rule). Computed as the convolution of x dilated by s (s - 1 zeros between samples) with the
+    flipped kernel, padded by (k - 1 - p_lo, k - 1 - p_hi + extension).
+    """
+
+    def output_shape(self, input_shape):
+        input_shape = tuple(input_shape)
+        self.expect_ndim(input_shape, self.rank + 1, self._expected())
+        if input_shape[-1] is None or any(n is None for n in input_shape[:-1]):
+            raise self.shape_error(self._expected() + " with known sizes", input_shape)
+        spatial = [n * s if self.padding == "same" else n * s + max(k - s, 0)
+                   for n, k, s in zip(input_shape[:-1], self.kernel_size, self.strides, strict=True)]
+        return (*spatial, self.filters)
+
+    def init(self, rng, input_shape):
+        self.output_shape(input_shape)
+        _checks.elements(f"Layer '{self.name}' ({type(self).__name__})",
+                         math.prod(self.kernel_size) * input_shape[-1] * self.filters)
+        # Keras's layout: [k_1, ..., k_r, filters, channels_in]
+        params = {"kernel": self.initial_value("kernel", rng, (*self.kernel_size, self.filters, input_shape[-1]))}
+        if self.use_bias:
+            params["bias"] = self.initial_value("bias", rng, (self.filters,))
+        return params
+
+    def _padding(self, n, k, s):
+        crop = max(k - s, 0) if self.padding == "same" else 0
+        low, high = crop // 2, crop - crop // 2
+        return k - 1 - low, k - 1 - high + max(s - k, 0)
+
+    def apply(self, params, x, *, key=None, training=False):
+        """x [batch, *spatial, channels] -> y [batch, *spatial_out, filters]."""
+        spatial_axes = tuple(range(self.rank))
+        kernel = jnp.flip(params["kernel"], axis=spatial_axes)
+        kernel = jnp.swapaxes(kernel, -1, -2)  # [k..., c_in, filters] for the forward convolution
+        padding = [self._padding(n, k, s) for n, k, s in zip(x.shape[1:-1], self.kernel_size, self.strides,
+                                                               strict=True)]
+        z = jax.lax.conv_general_dilated(x, kernel, window_strides=(1,) * self.rank, padding=padding,
+                                         lhs_dilation=self.strides, dimension_numbers=self._dims)
+        if self.use_bias:
+            z = add_bias(z, params["bias"])
+        return self.activation(z)
+
+
+class Conv1DTranspose(_ConvTranspose):
+    """1-D transposed convolution over [batch, length, channels] (see ``_ConvTranspose``): a decoder's upsampling.
+
+    Arguments as ``Conv1D``. Parameters ``kernel`` [k, filters, channels] (Keras's layout) and ``bias``
+    [filters]; count k * channels * filters + filters.
+    """
+
+    rank = 1
+    _dims = ("NWC", "WIO", "NWC")
+
+
+class Conv2DTranspose(_ConvTranspose):
+    """2-D transposed convolution over [batch, height, width, channels] (see ``_ConvTranspose``).
+
+    Arguments as ``Conv2D``. Parameters ``kernel`` [kh, kw, filters, channels] and ``bias`` [filters].
+    """
+
+    rank = 2
+    _dims = ("NHWC", "HWIO", "NHWC")
