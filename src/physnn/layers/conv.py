@@ -147,8 +147,9 @@ class _ConvTranspose(_Conv):
 
     every input position scattering the kernel window, s the strides. 'valid': out = n s + max(k - s, 0), i.e.
     (n - 1) s + k, zero-extended to n s when k < s (Keras's rule); 'same': out = n s, the full result cropped by
-    max(k - s, 0) (the odd element at the end, TensorFlow's rule). Computed as the convolution of x dilated by s (s - 1 zeros between samples) with the
-    flipped kernel, padded by (k - 1 - p_lo, k - 1 - p_hi + extension).
+    max(k - s, 0) (the odd element at the end, TensorFlow's rule). Computed as the convolution of x dilated by s
+    (s - 1 zeros between samples) with the flipped kernel, padded by (k - 1 - p_lo, k - 1 - p_hi + max(s - k, 0)),
+    p_lo + p_hi the crop.
     """
 
     def output_shape(self, input_shape):
