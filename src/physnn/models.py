@@ -442,7 +442,8 @@ class Module(WeightOwner):
         y_val = None if y_val is None else self._match_target(y_val, "y_val")
         n = _n_samples(x)
         layout = keras_layout(n, batch_size)
-        if isinstance(self._optimizer_fn, FullBatchOptimizer):  # one iteration on the whole set per epoch
+        if isinstance(self._optimizer_fn, FullBatchOptimizer) and self._optimizer_fn.full_batch:
+            # L-BFGS: one iteration on the whole set per epoch (a strategy, full_batch=False, keeps batch_size)
             layout, shuffle = keras_layout(n, n), False
         if self._has_stateful_layers():
             self._carried_state(layout.batch_size, "fit")

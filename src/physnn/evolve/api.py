@@ -22,7 +22,7 @@ class Evolver(schedulers.Scheduler):
     """Base of the strategy objects: hyperparameters checked on construction (ValueError naming the argument),
     ``strategy(n)`` builds the pure ``Strategy`` for n parameters. As an optimiser of the engine
     (``model.compile(optimizer=evolve.OpenES(...))``) ``functional()`` gives the ``FullBatchOptimizer`` of
-    ``physnn.evolve.optimizer.evolution_optimizer``: one generation per epoch on the whole training set."""
+    ``physnn.evolve.optimizer.evolution_optimizer``: one generation per minibatch step of ``fit`` on that batch."""
 
     name = ""
 

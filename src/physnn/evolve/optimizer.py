@@ -1,4 +1,5 @@
-"""A strategy as an optimiser of the one engine: ``model.compile(optimizer=evolve.OpenES(...))``."""
+"""A strategy as an optimiser of the one engine: ``model.compile(optimizer=evolve.OpenES(...))``, one generation
+per minibatch step of ``fit``."""
 
 from __future__ import annotations
 
@@ -23,8 +24,9 @@ class EvolveState(NamedTuple):
 
 def evolution_optimizer(evolver) -> FullBatchOptimizer:
     """The ``FullBatchOptimizer`` running ``evolver`` (an ``OpenES``, ``SNES``, ``SepCMAES``, ``CMAES`` or
-    ``SimpleGA``) inside ``fit``: each update is one generation on the batch the trainer gives it (the whole
-    training set, one generation per epoch: ``Module.fit`` gives full-batch optimisers the whole set).
+    ``SimpleGA``) inside ``fit``: each minibatch step is one generation on that batch (``full_batch=False``:
+    ``fit`` keeps its ``batch_size``, so an epoch of n samples is ceil(n / batch_size) generations; the ragged
+    last batch is a generation too). ``opt_state.strategy.generation`` counts them.
 
     With theta the flattened trainable parameters and f the batch objective (``value_and_grad(p)[0]``; the
     gradient is unused and XLA drops it):
@@ -56,4 +58,4 @@ def evolution_optimizer(evolver) -> FullBatchOptimizer:
         inner = strategy.tell(inner, population, S.clean_fitness(fitness.astype(x.dtype)))
         return unravel(x - inner.mean), EvolveState(key, inner)
 
-    return FullBatchOptimizer(init, update)
+    return FullBatchOptimizer(init, update, full_batch=False)

@@ -283,11 +283,14 @@ class LBFGSState(NamedTuple):
 class FullBatchOptimizer(NamedTuple):
     """An optimiser that needs the loss function, not only its gradient (a line search): ``init(params) ->
     state`` and ``update(grads, state, params, value, value_and_grad) -> (change, state)``, where
-    ``value_and_grad(params) -> (loss, grads)`` evaluates the batch's objective. The trainer gives it the
-    whole data set as one batch; as for every physnn optimiser, params <- params - change."""
+    ``value_and_grad(params) -> (loss, grads)`` evaluates the batch's objective; as for every physnn optimiser,
+    params <- params - change. ``full_batch=True`` (L-BFGS: a line search needs one deterministic objective):
+    the trainer gives it the whole data set as one batch per epoch; ``full_batch=False`` (the evolution
+    strategies): ``fit`` keeps the user's ``batch_size`` and each minibatch step is one update on that batch."""
 
     init: Callable
     update: Callable
+    full_batch: bool = True
 
 
 def lbfgs(memory: int = 10) -> FullBatchOptimizer:
