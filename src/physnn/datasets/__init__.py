@@ -24,15 +24,18 @@ from physnn.datasets.shipped import (
     vary_dimension,
 )
 from physnn.datasets.synthetic import (
+    Glitched,
     InfiniteWell,
     LogicGates,
     Oscillation,
     Projectile,
     Spring,
     damped_oscillator,
+    glitched_oscillator,
     infinite_well,
     logic_gates,
     projectile,
+    sine_with_peak,
     spring,
 )
 
@@ -40,6 +43,7 @@ __all__ = [
     "DataDefectWarning",
     "Defect",
     "EoS",
+    "Glitched",
     "InfiniteWell",
     "LogicGates",
     "Oscillation",
@@ -50,6 +54,7 @@ __all__ = [
     "VaryDimension",
     "damped_oscillator",
     "eos",
+    "glitched_oscillator",
     "infinite_well",
     "logic_gates",
     "lorenz63",
@@ -59,6 +64,7 @@ __all__ = [
     "projectile",
     "quantum_dot_energies",
     "rbm_energy",
+    "sine_with_peak",
     "santafe_laser",
     "series_defects",
     "spring",

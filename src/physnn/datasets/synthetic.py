@@ -298,3 +298,76 @@ def spring(
     x = x0 * np.cos(w * t) + noise * rng.standard_normal(n)
     v = -x0 * w * np.sin(w * t) + noise * rng.standard_normal(n)
     return Spring(t, x, v)
+
+
+# ------------------------------------------------------------------------------------ signals with anomalies
+
+
+class Glitched(NamedTuple):
+    """A signal with injected anomalies: times ``t`` [T], values ``x`` [T], ``labels`` [T] (1 inside an anomaly)
+    and ``spans``, the anomalies as (start time, end time) pairs."""
+
+    t: np.ndarray
+    x: np.ndarray
+    labels: np.ndarray
+    spans: list
+
+
+def _inject(t, x, rng, glitches, amplitude, width, margin):
+    """Add ``glitches`` half-sine bumps of ``width`` steps and height +-``amplitude`` at random, non-overlapping
+    places (at least ``margin`` steps from the ends and from each other)."""
+    T = len(x)
+    labels = np.zeros(T, np.int64)
+    spans, starts = [], []
+    for _ in range(1000 * max(glitches, 1)):
+        if len(starts) == glitches:
+            break
+        a = int(rng.integers(margin, T - margin - width))
+        if all(abs(a - b) > width + margin for b in starts):
+            starts.append(a)
+    if len(starts) < glitches:
+        raise ValueError(f"glitches={glitches} of width {width} do not fit in {T} steps")
+    for a in sorted(starts):
+        sign = rng.choice([-1.0, 1.0])
+        x[a:a + width] += sign * amplitude * np.sin(np.pi * (np.arange(width) + 0.5) / width)
+        labels[a:a + width] = 1
+        spans.append((float(t[a]), float(t[a + width - 1])))
+    return labels, spans
+
+
+def glitched_oscillator(n: int = 4000, dt: float = 0.05, glitches: int = 5, amplitude: float = 0.4,
+                        width: int = 20, noise: float = 0.01, eta: float = 0.2, seed: int = 0) -> Glitched:
+    """The course's driven damped oscillator x'' + eta x' + x = cos t in its steady state (RK4, the transient of
+    the first 40 / eta time units dropped), sampled every ``dt`` for ``n`` steps, with Gaussian noise of std
+    ``noise`` and ``glitches`` injected half-sine bumps of ``width`` steps and height +-``amplitude`` (the
+    anomalies an autoencoder trained on the clean signal should find). ``glitches=0`` is the clean signal.
+
+    Returns ``Glitched(t, x, labels, spans)``.
+    """
+    n = count("n", n, minimum=64)
+    glitches = count("glitches", glitches, minimum=0)
+    width = count("width", width, minimum=1)
+    dt, amplitude = _real("dt", dt, positive=True), _real("amplitude", amplitude, nonnegative=True)
+    noise = _real("noise", noise, nonnegative=True)
+    rng = _rng(seed)
+    skip = int(np.ceil(40.0 / max(_real("eta", eta, positive=True), 1e-3) / dt))
+    oscillation = damped_oscillator(eta=eta, force=1.0, dt=dt, n=n + skip, method="rk4")
+    t, x = oscillation.t[skip:] - oscillation.t[skip], oscillation.x[skip:].copy()
+    x += noise * rng.standard_normal(n)
+    labels, spans = _inject(t, x, rng, glitches, amplitude, width, margin=width)
+    return Glitched(t, x, labels, spans)
+
+
+def sine_with_peak(n: int = 2000, dt: float = 0.05, peaks: int = 1, amplitude: float = 1.0, width: int = 20,
+                   noise: float = 0.05, seed: int = 0) -> Glitched:
+    """The CP3 notes' anomaly example (their figure 6): sin t with Gaussian noise of std ``noise`` and ``peaks``
+    injected bumps of ``width`` steps and height +-``amplitude``. Returns ``Glitched(t, x, labels, spans)``."""
+    n = count("n", n, minimum=64)
+    peaks = count("peaks", peaks, minimum=0)
+    width = count("width", width, minimum=1)
+    dt, amplitude = _real("dt", dt, positive=True), _real("amplitude", amplitude, nonnegative=True)
+    rng = _rng(seed)
+    t = np.arange(n) * dt
+    x = np.sin(t) + _real("noise", noise, nonnegative=True) * rng.standard_normal(n)
+    labels, spans = _inject(t, x, rng, peaks, amplitude, width, margin=width)
+    return Glitched(t, x, labels, spans)
