@@ -380,3 +380,39 @@ def test_conv_transpose_lengths_and_same_padding_follow_keras(kernel, stride):
     assert full.shape[1] == 5 * stride + max(kernel - stride, 0) and cropped.shape[1] == 5 * stride
     low = max(kernel - stride, 0) // 2
     np.testing.assert_allclose(cropped, full[:, low:low + 5 * stride], atol=1e-6)
+
+
+def test_batch_normalization_equals_torch_in_both_modes_and_updates_its_moving_statistics():
+    """Training: batch statistics (torch's train mode); inference: the moving ones (torch's eval mode, its
+    buffers set to them); after one fit step moving = m moving + (1 - m) batch (Keras's rule, biased variance)."""
+    import torch
+
+    from physnn.layers import BatchNormalization
+
+    x = RNG.normal(1.5, 2.0, size=(16, 5, 3)).astype(np.float32)
+    layer = BatchNormalization(momentum=0.9, epsilon=1e-3)
+    p = {"gamma": RNG.normal(size=3), "beta": RNG.normal(size=3), "moving_mean": RNG.normal(size=3),
+         "moving_variance": RNG.uniform(0.5, 2.0, size=3)}
+    p = {k: v.astype(np.float32) for k, v in p.items()}
+    ref = torch.nn.BatchNorm1d(3, eps=1e-3)
+    ref.load_state_dict({"weight": torch.tensor(p["gamma"]), "bias": torch.tensor(p["beta"]),
+                         "running_mean": torch.tensor(p["moving_mean"]),
+                         "running_var": torch.tensor(p["moving_variance"]), "num_batches_tracked": torch.tensor(0)})
+    xt = torch.tensor(x).transpose(1, 2)
+    for training in (False, True):
+        ref.train(training)
+        want = ref(xt).transpose(1, 2).detach().numpy()
+        np.testing.assert_allclose(layer.apply(p, x, training=training), want, atol=1e-5)
+
+    model = Sequential([Input((5, 3)), BatchNormalization(momentum=0.9, name="bn"), Dense(1)])
+    model.compile(physnn.optimizers.SGD(learning_rate=1e-9), "mse")
+    model.fit(x, np.zeros((16, 5, 1)), epochs=1, batch_size=16, verbose=0)
+    bn = model.get_layer("bn")
+    mean, var = x.reshape(-1, 3).mean(0), x.reshape(-1, 3).var(0)
+    moving_mean, moving_variance = bn.get_weights()[2:]
+    np.testing.assert_allclose(moving_mean, 0.1 * mean, rtol=1e-5)
+    np.testing.assert_allclose(moving_variance, 0.9 + 0.1 * var, rtol=1e-5)
+    assert [w.shape for w in model.non_trainable_weights] == [(3,), (3,)]
+    np.testing.assert_allclose(model.predict(x), model.predict(x))  # inference: no update, same numbers
+    frozen = BatchNormalization(trainable=False)  # Keras: a frozen BatchNormalization runs in inference mode
+    np.testing.assert_allclose(frozen.apply(p, x, training=True), layer.apply(p, x, training=False), atol=1e-6)

@@ -110,9 +110,14 @@ class Module(WeightOwner):
     def forward_with_losses(self, params, state, x, key=None, training=False):
         """Pure forward pass: (params, state, x [batch, *input_shape]) -> (y, new state, added loss), the
         last being the sum of the scalars that ``add_loss`` added during the call (0.0 without any)."""
+        return self.forward_with_updates(params, state, x, key=key, training=training)[:3]
+
+    def forward_with_updates(self, params, state, x, key=None, training=False):
+        """``forward_with_losses`` and the new values layers assigned to their non-trainable weights while
+        training (``Layer.assign_weight``: BatchNormalization's moving statistics), {layer: {key: value}}."""
         with LayerContext(dict(params), dict(state), key=key, training=training) as ctx:
             y = self._call(x, training)
-        return y, ctx.state, sum(ctx.losses, 0.0)
+        return y, ctx.state, sum(ctx.losses, 0.0), ctx.updates
 
     def forward(self, params, state, x, key=None, training=False):
         """Pure forward pass: (params, state, x [batch, *input_shape]) -> (y, new state)."""
@@ -330,11 +335,12 @@ class Module(WeightOwner):
             raise ValueError(f"call compile(optimizer, loss, metrics) before {what}")
 
     def _objective(self, params, state, xb, yb, key, training):
-        y_pred, state, added = self.forward_with_losses(params, state, xb, key=key, training=training)
+        """(loss, (state, metrics, updates)) of a batch; ``updates`` the non-trainable weights' new values."""
+        y_pred, state, added, updates = self.forward_with_updates(params, state, xb, key=key, training=training)
         with LayerContext(dict(params), {}):  # a loss reading self.g (add_weight) sees the traced value
             data_loss = call_loss(self._loss_fn, yb, y_pred, xb, params, self._loss_extra)
         metrics = {name: fn(yb, y_pred) for name, fn in self.metrics}
-        return data_loss + self.regularization(params) + added, (state, metrics)
+        return data_loss + self.regularization(params) + added, (state, metrics, updates)
 
     def trainable_params(self) -> dict:
         """The part of ``params`` that ``fit`` trains (what the optimiser state covers)."""
@@ -359,11 +365,11 @@ class Module(WeightOwner):
         if "evaluate" not in self._compiled:
             def evaluate(params, state, x, y):
                 if not state:
-                    loss, (_, metrics) = self._objective(params, state, x, y, None, False)
+                    loss, (_, metrics, _) = self._objective(params, state, x, y, None, False)
                     return {"loss": loss, **metrics}, state
 
                 def batch(state, xy):
-                    loss, (state, metrics) = self._objective(params, state, *xy, None, False)
+                    loss, (state, metrics, _) = self._objective(params, state, *xy, None, False)
                     size = _n_samples(xy[0])
                     return state, {k: v * size for k, v in {"loss": loss, **metrics}.items()}
 

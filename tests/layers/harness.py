@@ -74,10 +74,12 @@ def _check_jit(layer, params, x, y):
     np.testing.assert_allclose(np.asarray(y_jit), np.asarray(y), rtol=1e-5, atol=1e-6)
 
 
-def _check_gradients(layer, input_shape, x, input_grad, directions=2, seed=0):
-    """jax.grad of L = sum(y * r) against central differences (float64) along random directions."""
+def _check_gradients(layer, input_shape, x, input_grad, directions=2, seed=0, positive=()):
+    """jax.grad of L = sum(y * r) against central differences (float64) along random directions (the parameter
+    keys in ``positive``, variances, drawn positive)."""
     with jax.enable_x64(True):
         params = random_params(layer, input_shape, seed)
+        params = {k: (jnp.abs(v) + 0.5 if k in positive else v) for k, v in params.items()}
         x = jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float64 if input_grad else a.dtype), x)
         y_shape = jax.eval_shape(layer.apply, params, x).shape
         r = jnp.asarray(np.random.default_rng(seed + 1).normal(size=y_shape))
@@ -120,7 +122,7 @@ def _check_not_trainable(layer_factory, input_shape, x, tmp_path):
 
 
 def run_layer_test(layer_factory, input_shape, *, expected_params=None, torch_reference=None, tmp_path,
-                   integer_high=None, batch=BATCH, seed=0):
+                   integer_high=None, batch=BATCH, seed=0, positive=()):
     """Run the checks listed in the module docstring on ``layer_factory()``.
 
     Arguments:
@@ -130,6 +132,7 @@ def run_layer_test(layer_factory, input_shape, *, expected_params=None, torch_re
         torch_reference: ``(module, to_torch, options)`` for ``compare_with_torch`` or None.
         tmp_path: a directory for the saved models.
         integer_high: integer inputs in [0, integer_high) (index inputs, no input gradient).
+        positive: parameter keys that must be positive (a variance) in the random parameters of check 5.
     """
     layer = layer_factory()
     shape = [tuple(s) for s in input_shape] if isinstance(input_shape, list) else tuple(input_shape)
@@ -146,7 +149,7 @@ def run_layer_test(layer_factory, input_shape, *, expected_params=None, torch_re
 
     _check_jit(layer, params, x, y)
     _check_serialisation(layer, params, x, y, shape, tmp_path)
-    _check_gradients(layer, shape, x, input_grad=integer_high is None, seed=seed)
+    _check_gradients(layer, shape, x, input_grad=integer_high is None, seed=seed, positive=positive)
     _check_not_trainable(layer_factory, shape, x, tmp_path)
 
     if torch_reference is not None:

@@ -101,6 +101,8 @@ TABLE = {
                         2 * 3 * 2 * 4 + 4,
                         (torch.nn.ConvTranspose2d(2, 4, (2, 3), stride=(2, 1)), lambda p: _conv_to_torch(p, 2),
                          {"torch_input": _to_channels_first, "torch_output": _to_channels_last}), {}),
+    "BatchNormalization": (lambda **kw: L.BatchNormalization(**kw), (4, 3), 4 * 3, None,
+                           {"positive": ("moving_variance",)}),  # (torch twin: test_keras_models)
     "Activation": (lambda **kw: L.Activation("tanh", **kw), (5,), 0, (torch.nn.Tanh(), dict, {}), {}),
     "RepeatVector": (lambda **kw: L.RepeatVector(3, **kw), (4,), 0,
                      (lambda t: t.unsqueeze(1).repeat(1, 3, 1), dict, {}), {}),

@@ -223,6 +223,16 @@ class Layer(WeightOwner):
             self.build((None, *input_shape))
             self.__dict__["_built_keras"] = True
 
+    def assign_weight(self, key: str, value) -> None:
+        """Inside ``apply`` while training: ``value`` becomes the weight ``key`` (one of ``non_trainable_keys``)
+        after this step of ``fit`` (Keras's ``variable.assign`` of a non-trainable weight)."""
+        from physnn.layers.context import assign_weight
+
+        if key not in self.non_trainable_keys:
+            raise ValueError(f"Layer '{self.name}': assign_weight({key!r}) needs a non-trainable weight, one of "
+                             f"{self.non_trainable_keys}")
+        assign_weight(self.name, key, value)
+
     def add_loss(self, value) -> None:
         """Add the scalar ``value`` to the training objective of the batch being computed (call it inside
         ``apply``/``forward``); ``evaluate`` includes it in the loss, as Keras does."""

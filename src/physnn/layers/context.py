@@ -51,6 +51,7 @@ class LayerContext:
         self.enclosing = []  # the nested models being called now
         self.losses = []  # scalars added by add_loss during this call
         self.masks = {}  # id(array) -> (array, its Keras mask [batch, time]): Embedding(mask_zero=True) onwards
+        self.updates = {}  # layer name -> {key: new value} of non-trainable weights (Layer.assign_weight)
         self._calls = 0
 
     def __enter__(self):
@@ -142,6 +143,14 @@ def add_loss(value, who: str) -> None:
     if value.ndim != 0:
         raise ValueError(f"add_loss takes a scalar, got an array of shape {value.shape} from '{who}'")
     stack[-1].losses.append(value)
+
+
+def assign_weight(who: str, key: str, value) -> None:
+    """Record ``value`` as the new value of the non-trainable weight ``key`` of layer ``who``, taken by ``fit``
+    after this training step (outside training, and while a model builds, nothing is recorded)."""
+    stack = _stack()
+    if stack and stack[-1].training and not stack[-1].init:
+        stack[-1].updates.setdefault(who, {})[key] = jax.lax.stop_gradient(value)
 
 
 def call_layer(layer, x, *args, **kwargs):

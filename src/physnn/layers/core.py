@@ -142,3 +142,61 @@ class LayerNormalization(Layer):
         if self.center:
             y = add_bias(y, params["beta"])
         return y
+
+
+class BatchNormalization(Layer):
+    """Batch normalisation (Ioffe & Szegedy 2015), Keras's: over the last axis (the features or channels),
+
+        training:   y = gamma (x - mu_B) / sqrt(sigma_B^2 + epsilon) + beta,
+                    mu_B, sigma_B^2 the mean and (biased) variance over the batch and every other axis;
+                    moving_mean <- m moving_mean + (1 - m) mu_B, moving_variance likewise (m = ``momentum``);
+        inference:  y = gamma (x - moving_mean) / sqrt(moving_variance + epsilon) + beta.
+
+    ``moving_mean`` (zeros) and ``moving_variance`` (ones) are non-trainable weights that ``fit`` sets after
+    each step (``assign_weight``); ``gamma`` (ones) and ``beta`` (zeros) are trained. With ``trainable=False`` the
+    layer runs in inference mode, as Keras's does.
+    """
+
+    weight_specs = {"gamma": ("gamma", "ones"), "beta": ("beta", "zeros"),
+                    "moving_mean": ("moving_mean", "zeros"), "moving_variance": ("moving_variance", "ones")}
+    non_trainable_keys = ("moving_mean", "moving_variance")
+    supports_masking = True
+
+    def __init__(self, momentum=0.99, epsilon=1e-3, center=True, scale=True, name=None):
+        super().__init__(name)
+        for arg, value, low in (("momentum", momentum, 0.0), ("epsilon", epsilon, 0.0)):
+            if not (isinstance(value, (int, float, np.floating)) and not isinstance(value, bool)
+                    and (low <= value < 1.0 if arg == "momentum" else value > low)):
+                raise ValueError(f"BatchNormalization: {arg} must be in {'[0, 1)' if arg == 'momentum' else '> 0'}, "
+                                 f"got {value!r}")
+        self.momentum, self.epsilon = float(momentum), float(epsilon)
+        self.center, self.scale = bool(center), bool(scale)
+
+    def output_shape(self, input_shape):
+        input_shape = tuple(input_shape)
+        if not input_shape or input_shape[-1] is None:
+            raise self.shape_error("(..., features) with a known number of features", input_shape)
+        return input_shape
+
+    def init(self, rng, input_shape):
+        n = self.output_shape(input_shape)[-1]
+        keys = [*(["gamma"] if self.scale else []), *(["beta"] if self.center else []),
+                "moving_mean", "moving_variance"]
+        return {key: self.initial_value(key, rng, (n,)) for key in keys}
+
+    def apply(self, params, x, *, key=None, training=False):
+        shape = (1,) * (x.ndim - 1) + (-1,)
+        if training and self.trainable:
+            axes = tuple(range(x.ndim - 1))
+            mean, var = jnp.mean(x, axis=axes), jnp.var(x, axis=axes)
+            m = self.momentum
+            self.assign_weight("moving_mean", m * params["moving_mean"] + (1 - m) * mean)
+            self.assign_weight("moving_variance", m * params["moving_variance"] + (1 - m) * var)
+        else:
+            mean, var = params["moving_mean"], params["moving_variance"]
+        y = (x - mean.reshape(shape)) / jnp.sqrt(var.reshape(shape) + self.epsilon)
+        if self.scale:
+            y = y * params["gamma"].reshape(shape)
+        if self.center:
+            y = y + params["beta"].reshape(shape)
+        return y

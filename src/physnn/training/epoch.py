@@ -114,7 +114,8 @@ def make_epoch(loss_fn, optimizer: Optimizer, n: int, layout: Layout, shuffle: b
 
     Arguments:
         loss_fn: ``(params, state, x_b, y_b, key_b) -> (loss, (state, metrics))`` with ``metrics`` a dict of
-            batch-mean scalars (may be empty).
+            batch-mean scalars (may be empty), or ``(loss, (state, metrics, updates))`` with ``updates``
+            {layer: {key: value}} the new values of non-trainable weights, set after the step's update.
         optimizer: functional optimiser (``physnn.schedulers``), or a ``FullBatchOptimizer`` (L-BFGS), which
             also gets the batch's loss function; its state covers the trainable part only.
         n: number of samples; ``layout``: how they are cut into batches.
@@ -135,7 +136,9 @@ def make_epoch(loss_fn, optimizer: Optimizer, n: int, layout: Layout, shuffle: b
     def step(carry: TrainState, batch):
         xb, yb, key = batch
         train, fixed = split_params(carry.params, frozen) if frozen else (carry.params, {})
-        (loss, (state, metrics)), grads = grad_fn(train, fixed, carry.state, xb, yb, key)
+        (loss, aux), grads = grad_fn(train, fixed, carry.state, xb, yb, key)
+        state, metrics = aux[:2]
+        updates = aux[2] if len(aux) > 2 else {}  # non-trainable weights a layer assigned (moving statistics)
         if isinstance(optimizer, FullBatchOptimizer):  # a line search evaluates the same batch objective
             def value_and_grad(t):
                 (value, _), g = grad_fn(t, fixed, carry.state, xb, yb, key)
@@ -146,6 +149,8 @@ def make_epoch(loss_fn, optimizer: Optimizer, n: int, layout: Layout, shuffle: b
             change, opt_state = optimizer.update(grads, carry.opt_state, train)
         train = jax.tree_util.tree_map(lambda p, c: p - c.astype(p.dtype), train, change)
         params = merge_params(train, fixed) if frozen else train
+        if updates:
+            params = {name: {**p, **updates.get(name, {})} for name, p in params.items()}
         return TrainState(params, opt_state, state), {"loss": loss, **metrics}
 
     bs, n_full, tail = layout
