@@ -118,10 +118,13 @@ class GAN(Module):
         fake = self.generator(self.noise(x), training=training)
         real_logits = self.discriminator(x, training=training)
         fake_logits = self.discriminator(jax.lax.stop_gradient(fake), training=training)
-        ctx = _stack()[-1]
-        owners = ctx.owners
-        stopped = {k: (jax.tree_util.tree_map(jax.lax.stop_gradient, v)
-                       if any(m is self.discriminator for m in owners.get(k, ())) else v) for k, v in ctx.params.items()}
+        ctx = _stack()[-1]  # the parameters of this call, with the discriminator's stopped for the generator's term
+
+        def in_discriminator(name):
+            return any(m is self.discriminator for m in ctx.owners.get(name, ()))
+
+        stopped = {k: (jax.tree_util.tree_map(jax.lax.stop_gradient, v) if in_discriminator(k) else v)
+                   for k, v in ctx.params.items()}
         judged = self.discriminator.forward(stopped, {}, fake, None, training)[0]
         d_loss = jnp.mean(jax.nn.softplus(-real_logits)) + jnp.mean(jax.nn.softplus(fake_logits))
         g_loss = jnp.mean(jax.nn.softplus(-judged))
