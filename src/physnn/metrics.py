@@ -68,3 +68,59 @@ def get_metric(metric) -> tuple[str, Callable]:
     if callable(metric):
         return getattr(metric, "__name__", "metric"), metric
     raise ValueError(f"metric={metric!r} must be a name or a callable metric(y_true, y_pred)")
+
+
+# --- offline metrics of generated samples (host-side, NumPy / scikit-learn) ----------------------------------
+
+
+def _rows(a, name) -> np.ndarray:
+    a = np.asarray(a, np.float64)
+    if a.ndim < 2 or len(a) < 2:
+        raise ValueError(f"{name} must hold at least 2 samples [n, ...], got shape {a.shape}")
+    return a.reshape(len(a), -1)
+
+
+def frechet_distance(real, generated, components: int = 32, reference=None) -> float:
+    """The Frechet distance between Gaussians fitted to two sets of samples in a PCA feature space,
+
+        FD = ||mu_r - mu_g||^2 + tr(C_r + C_g - 2 (C_r C_g)^{1/2})
+
+    (Heusel et al. 2017's FID with PCA features in place of Inception's: no downloads). The PCA with
+    ``components`` axes is fitted on ``reference`` (the training data; default ``real``). real, generated:
+    [n, ...] arrays."""
+    from scipy.linalg import sqrtm
+    from sklearn.decomposition import PCA
+
+    real, generated = _rows(real, "real"), _rows(generated, "generated")
+    reference = real if reference is None else _rows(reference, "reference")
+    components = min(int(components), reference.shape[1], len(reference))
+    pca = PCA(components, random_state=0).fit(reference)
+    a, b = pca.transform(real), pca.transform(generated)
+    ca, cb = np.atleast_2d(np.cov(a.T)), np.atleast_2d(np.cov(b.T))
+    return float(np.sum((a.mean(0) - b.mean(0)) ** 2) + np.trace(ca + cb - 2 * np.real(sqrtm(ca @ cb))))
+
+
+def nearest_neighbour_ratio(generated, train, test) -> float:
+    """mean_g min_t ||g - t|| / mean_s min_t ||s - t|| over generated samples g, training samples t and held-out
+    samples s: about 1 for samples as new as unseen data, < 1 when the model reproduces its training set
+    (memorisation)."""
+    from sklearn.neighbors import NearestNeighbors
+
+    train = _rows(train, "train")
+    index = NearestNeighbors(n_neighbors=1).fit(train)
+    gen = index.kneighbors(_rows(generated, "generated"))[0].mean()
+    held = index.kneighbors(_rows(test, "test"))[0].mean()
+    return float(gen / held)
+
+
+def classifier_score(probabilities) -> tuple[float, np.ndarray]:
+    """The inception-score analogue with a classifier trained on the real data: exp(E_x KL(p(y|x) || p(y))) from
+    its class probabilities [n, classes] of the generated samples (high for confident and varied samples; at most
+    the number of classes), and the fraction of the samples given to each class [classes]."""
+    p = np.asarray(probabilities, np.float64)
+    if p.ndim != 2 or not np.allclose(p.sum(1), 1.0, atol=1e-4) or (p < 0).any():
+        raise ValueError("probabilities must be rows of class probabilities [n, classes]")
+    p = np.clip(p, 1e-12, 1.0)
+    marginal = p.mean(0)
+    score = float(np.exp(np.mean(np.sum(p * (np.log(p) - np.log(marginal)), axis=1))))
+    return score, np.bincount(p.argmax(1), minlength=p.shape[1]) / len(p)
