@@ -60,11 +60,3 @@ def test_anomaly_experiment_meets_the_targets():
     assert metrics["false_positive_spans"] == 0
     assert anomaly(seed=2).metrics["roc_auc"] >= 0.99
 
-
-@pytest.mark.slow
-def test_denoising_experiment_beats_the_issue_target():
-    """Issue target: test PSNR >= 16.5 dB (noisy input 10.9 dB, PCA-16 14.4 dB); measured 16.67 dB."""
-    from physnn.experiments.unsupervised import denoising
-
-    m = denoising(seed=0).metrics
-    assert m["psnr_denoised"] >= 16.5 and m["psnr_denoised"] > m["psnr_pca16"] > m["psnr_noisy"]
