@@ -1,6 +1,6 @@
-import pytest
+"""The tour's unsupervised experiments: autoencoders beat PCA of the same code size; the denoiser."""
 
-"""The tour's autoencoder experiment (quick mode): autoencoders beat PCA of the same code size."""
+import pytest
 
 from physnn.experiments.registry import get_experiment
 
