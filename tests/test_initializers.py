@@ -81,7 +81,7 @@ def test_physics_mlp_and_bptt_draw_from_the_initializers():
 
 # Modules whose jax.random draws are part of a compiled computation, not initial values: training noise and
 # the reparameterised sample (drawn from the step's key), the evolution strategies' populations.
-RANDOM_IN_THE_PROGRAM = {"layers/noise.py", "generative/vae.py", "evolve/strategies.py"}
+RANDOM_IN_THE_PROGRAM = {"layers/noise.py", "generative/vae.py", "generative/gan.py", "evolve/strategies.py"}
 
 
 def test_no_jax_random_initialiser_left_in_the_library():

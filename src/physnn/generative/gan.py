@@ -29,7 +29,7 @@ from physnn.schedulers import as_functional
 from physnn.training.lbfgs import FullBatchOptimizer
 
 
-class LatentNoise(Layer):
+class _LatentNoise(Layer):
     """z ~ N(0, I) of shape [batch, latent_dim] from the step's key (the batch size read from the input); zeros
     while a model builds (no key)."""
 
@@ -108,7 +108,7 @@ class GAN(Module):
         self.generator, self.discriminator = generator, discriminator
         self.latent_dim = _checks.count("latent_dim", latent_dim)
         self.physics_loss, self.physics_weight = physics_loss, _checks.real("physics_weight", physics_weight, 0.0)
-        self.noise = LatentNoise(latent_dim, name=f"{self.name}_noise")
+        self.noise = _LatentNoise(latent_dim, name=f"{self.name}_noise")
 
     def _is_discriminator(self, name) -> bool:
         return any(m is self.discriminator for m in self._owners.get(name, ()))
