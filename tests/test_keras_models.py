@@ -321,8 +321,7 @@ def test_masked_padding_gives_the_unpadded_result():
 
     ids = RNG.integers(1, 10, (5, 4))
     padded = np.concatenate([ids, np.zeros((5, 2), int)], axis=1)
-    for make in (lambda: SimpleRNN(3), lambda: LSTM(3), lambda: GRU(3), lambda: Bidirectional(LSTM(3)),
-                 lambda: LSTM(3, return_sequences=True)):
+    for make in (lambda: GRU(3), lambda: Bidirectional(LSTM(3)), lambda: SimpleRNN(3, return_sequences=True)):
         long = Sequential([Input((6,)), Embedding(10, 4, mask_zero=True), make()])
         short = Sequential([Input((4,)), Embedding(10, 4, mask_zero=True), make()])
         short.set_weights(long.get_weights())

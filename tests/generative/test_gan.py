@@ -49,7 +49,7 @@ def _gan(physics_loss=None, weight=1.0, seed=0):
 
 
 @pytest.mark.slow
-def test_gan_learns_a_ring_and_the_physics_term_tightens_it():
+def test_gan_learns_a_ring():
     x = _ring(1024, 0)
     gan = _gan()
     gan.fit(x, epochs=60, batch_size=64, verbose=0)
@@ -57,10 +57,7 @@ def test_gan_learns_a_ring_and_the_physics_term_tightens_it():
     r, angle = np.linalg.norm(s, axis=1), np.arctan2(s[:, 1], s[:, 0])
     assert abs(r.mean() - 2.0) < 0.15 and r.std() < 0.3
     assert np.std(angle) > 1.5  # spread around the ring (uniform on the circle: 1.81), not collapsed to a point
-    guided = _gan(physics_loss=lambda s: jnp.mean((jnp.linalg.norm(s, axis=1) - 2.0) ** 2), weight=10.0)
-    guided.fit(x, epochs=60, batch_size=64, verbose=0)
-    r_guided = np.linalg.norm(guided.sample(1000, seed=1), axis=1)
-    assert np.mean((r_guided - 2) ** 2) < 0.5 * np.mean((r - 2) ** 2)
+    # (the physics term: test_gan_experiment_physics_term_cuts_the_ode_residual_at_equal_frechet_distance)
 
 
 def test_gan_is_reproducible_and_refuses_bad_use():
