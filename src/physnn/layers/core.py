@@ -102,7 +102,19 @@ class GlobalMaxPooling2D(_GlobalPooling):
         super().__init__(name)
 
 
-class LayerNormalization(Layer):
+class _FeatureNormalization(Layer):
+    """What the normalisation layers share: the shape is kept, the last axis (the features) must be known."""
+
+    supports_masking = True
+
+    def output_shape(self, input_shape):
+        input_shape = tuple(input_shape)
+        if not input_shape or input_shape[-1] is None:
+            raise self.shape_error("(..., features) with a known number of features", input_shape)
+        return input_shape
+
+
+class LayerNormalization(_FeatureNormalization):
     """y = gamma (x - mu) / sqrt(sigma^2 + epsilon) + beta over the last axis (Ba, Kiros & Hinton 2016; Keras's).
 
     mu and sigma^2 are the mean and (biased) variance of each sample's features; parameters ``gamma`` (ones) and
@@ -110,19 +122,12 @@ class LayerNormalization(Layer):
     """
 
     weight_specs = {"gamma": ("gamma", "ones"), "beta": ("beta", "zeros")}
-    supports_masking = True
 
     def __init__(self, epsilon=1e-3, center=True, scale=True, name=None):
         super().__init__(name)
         if not (isinstance(epsilon, (int, float, np.floating)) and not isinstance(epsilon, bool) and epsilon > 0):
             raise ValueError(f"LayerNormalization: epsilon must be a positive number, got {epsilon!r}")
         self.epsilon, self.center, self.scale = float(epsilon), bool(center), bool(scale)
-
-    def output_shape(self, input_shape):
-        input_shape = tuple(input_shape)
-        if not input_shape or input_shape[-1] is None:
-            raise self.shape_error("(..., features) with a known number of features", input_shape)
-        return input_shape
 
     def init(self, rng, input_shape):
         n = self.output_shape(input_shape)[-1]
@@ -144,7 +149,7 @@ class LayerNormalization(Layer):
         return y
 
 
-class BatchNormalization(Layer):
+class BatchNormalization(_FeatureNormalization):
     """Batch normalisation (Ioffe & Szegedy 2015), Keras's: over the last axis (the features or channels),
 
         training:   y = gamma (x - mu_B) / sqrt(sigma_B^2 + epsilon) + beta,
@@ -160,7 +165,6 @@ class BatchNormalization(Layer):
     weight_specs = {"gamma": ("gamma", "ones"), "beta": ("beta", "zeros"),
                     "moving_mean": ("moving_mean", "zeros"), "moving_variance": ("moving_variance", "ones")}
     non_trainable_keys = ("moving_mean", "moving_variance")
-    supports_masking = True
 
     def __init__(self, momentum=0.99, epsilon=1e-3, center=True, scale=True, name=None):
         super().__init__(name)
@@ -171,12 +175,6 @@ class BatchNormalization(Layer):
                                  f"got {value!r}")
         self.momentum, self.epsilon = float(momentum), float(epsilon)
         self.center, self.scale = bool(center), bool(scale)
-
-    def output_shape(self, input_shape):
-        input_shape = tuple(input_shape)
-        if not input_shape or input_shape[-1] is None:
-            raise self.shape_error("(..., features) with a known number of features", input_shape)
-        return input_shape
 
     def init(self, rng, input_shape):
         n = self.output_shape(input_shape)[-1]
