@@ -6,10 +6,14 @@ Chaotic series for reservoir computing (``chaos.py``): :func:`mackey_glass_t17`,
 (shipped, MIT, see ``data/SOURCES.md``) and the compiled RK4 generators :func:`mackey_glass`, :func:`lorenz63`,
 :func:`lorenz96`.
 Generated (seeded with ``np.random.default_rng(seed)``):
-    :func:`damped_oscillator`, :func:`logic_gates`, :func:`projectile`, :func:`infinite_well`, :func:`spring`.
+    :func:`damped_oscillator`, :func:`logic_gates`, :func:`projectile`, :func:`infinite_well`, :func:`spring`,
+    :func:`glitched_oscillator`, :func:`sine_with_peak`.
+The 2-D Ising model (``ising.py``): :func:`ising`, compiled checkerboard Metropolis Monte Carlo, with Onsager's
+:func:`onsager_magnetization` and :func:`onsager_energy`.
 """
 
 from physnn.datasets.chaos import lorenz63, lorenz96, mackey_glass, mackey_glass_t17, santafe_laser
+from physnn.datasets.ising import T_CRITICAL, Ising, ising, onsager_energy, onsager_magnetization
 from physnn.datasets.shipped import (
     DataDefectWarning,
     Defect,
@@ -41,10 +45,12 @@ from physnn.datasets.synthetic import (
 
 __all__ = [
     "DataDefectWarning",
+    "T_CRITICAL",
     "Defect",
     "EoS",
     "Glitched",
     "InfiniteWell",
+    "Ising",
     "LogicGates",
     "Oscillation",
     "Projectile",
@@ -56,11 +62,14 @@ __all__ = [
     "eos",
     "glitched_oscillator",
     "infinite_well",
+    "ising",
     "logic_gates",
     "lorenz63",
     "lorenz96",
     "mackey_glass",
     "mackey_glass_t17",
+    "onsager_energy",
+    "onsager_magnetization",
     "projectile",
     "quantum_dot_energies",
     "rbm_energy",
