@@ -22,7 +22,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from physnn import _cache
-from physnn._checks import count, flag, seed as check_seed
+from physnn._checks import count, flag
+from physnn._checks import seed as check_seed
 
 T_CRITICAL = 2.0 / np.log(1.0 + np.sqrt(2.0))
 
