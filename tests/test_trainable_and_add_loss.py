@@ -196,3 +196,56 @@ def test_add_loss_outside_a_forward_pass_is_a_clear_error():
         model = physnn.Sequential([Input((3,)), ActivityPenalty()])
         model.layers[0].apply = lambda params, x, **k: (model.layers[0].add_loss(x), x)[1]
         model.compile("sgd", "mse").evaluate(np.ones((2, 3)), np.ones((2, 3)))
+
+
+class Reporting(physnn.Module):
+    """A subclassed model reporting its hidden activity with add_metric (not minimised)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.hidden = Dense(4, activation="tanh")
+        self.out = Dense(2)
+
+    def call(self, inputs, training=False):
+        h = self.hidden(inputs)
+        self.add_metric(jnp.mean(h ** 2), "activity")
+        return self.out(h)
+
+
+def test_add_metric_is_averaged_into_the_history_and_evaluate_but_not_minimised():
+    x, y = _data(64)
+    model = Reporting(seed=2).compile("sgd", "mse")
+    history = model.fit(x, y, epochs=3, batch_size=64, validation_data=(x, y), verbose=0).history
+    assert set(history) >= {"loss", "activity", "val_loss", "val_activity"}
+    logs = model.evaluate(x, y, return_dict=True)
+    assert set(logs) == {"loss", "activity"}
+    kernel, bias = model.params[model.hidden.name]["kernel"], model.params[model.hidden.name]["bias"]
+    np.testing.assert_allclose(logs["activity"], float(jnp.mean(jnp.tanh(x @ kernel + bias[None, :]) ** 2)), rtol=1e-5)
+    np.testing.assert_allclose(history["val_activity"][-1], logs["activity"], rtol=1e-5)
+    assert model.evaluate(x, y) == pytest.approx(logs["loss"])  # (no compiled metric: a float, as before)
+    # the metric's gradient is stopped: the same run without it gives the same weights
+    plain = Penalised(weight=0.0, seed=2)
+    plain.hidden, plain.out = Dense(4, activation="tanh", name=model.hidden.name), Dense(2, name=model.out.name)
+    plain.compile("sgd", "mse").fit(x, y, epochs=3, batch_size=64, verbose=0)
+    for a, b in zip(jax.tree_util.tree_leaves(plain.params), jax.tree_util.tree_leaves(model.params)):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def test_add_metric_refuses_bad_use():
+    class Twice(Reporting):
+        def call(self, inputs, training=False):
+            self.add_metric(1.0, "activity")
+            return super().call(inputs, training)
+
+    class Clash(Reporting):
+        def call(self, inputs, training=False):
+            self.add_metric(1.0, "mae")
+            return super().call(inputs, training)
+
+    x, y = _data(8)
+    with pytest.raises(ValueError, match="added twice"):
+        Twice().compile("sgd", "mse").fit(x, y, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="clashes"):
+        Clash().compile("sgd", "mse", metrics=["mae"]).fit(x, y, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="outside a model's forward pass"):
+        Reporting().add_metric(1.0, "x")

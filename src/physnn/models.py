@@ -28,7 +28,7 @@ from physnn.activations import sigmoid, softmax
 from physnn.callbacks import History, ProgressBar
 from physnn.costs import accepted_kwargs, as_loss, call_loss
 from physnn.layers.base import Layer
-from physnn.layers.context import LayerContext, _stack, add_loss
+from physnn.layers.context import LayerContext, _stack, add_loss, add_metric
 from physnn.layers.embedding import Embedding
 from physnn.layers.serialize import check_config, deserialize, serialize
 from physnn.layers.symbolic import SymbolicTensor
@@ -115,9 +115,14 @@ class Module(WeightOwner):
     def forward_with_updates(self, params, state, x, key=None, training=False):
         """``forward_with_losses`` and the new values layers assigned to their non-trainable weights while
         training (``Layer.assign_weight``: BatchNormalization's moving statistics), {layer: {key: value}}."""
+        y, ctx = self._traced_call(params, state, x, key, training)
+        return y, ctx.state, sum(ctx.losses, 0.0), ctx.updates
+
+    def _traced_call(self, params, state, x, key, training):
+        """(y, the call's LayerContext: its new state, added losses and metrics, weight updates)."""
         with LayerContext(dict(params), dict(state), key=key, training=training) as ctx:
             y = self._call(x, training)
-        return y, ctx.state, sum(ctx.losses, 0.0), ctx.updates
+        return y, ctx
 
     def forward(self, params, state, x, key=None, training=False):
         """Pure forward pass: (params, state, x [batch, *input_shape]) -> (y, new state)."""
@@ -128,6 +133,12 @@ class Module(WeightOwner):
         """Inside ``call``: add the scalar ``value`` to this batch's training objective (a KL term, a
         physics residual). ``fit`` minimises it with the loss; ``evaluate`` reports it in the loss."""
         add_loss(value, self.name)
+
+    def add_metric(self, value, name: str) -> None:
+        """Inside ``call``: report the scalar ``value`` as the metric ``name`` of this batch (a KL term, one
+        player's loss). ``fit`` averages it over each epoch into the history (``val_<name>`` on validation
+        data); ``evaluate`` returns it. It is not minimised."""
+        add_metric(value, name, self.name)
 
     def apply(self, params, x, key=None, training=False):
         """Pure forward pass without layer state: y = f(x; params). Use it inside jit/grad (physics losses)."""
@@ -336,11 +347,15 @@ class Module(WeightOwner):
 
     def _objective(self, params, state, xb, yb, key, training):
         """(loss, (state, metrics, updates)) of a batch; ``updates`` the non-trainable weights' new values."""
-        y_pred, state, added, updates = self.forward_with_updates(params, state, xb, key=key, training=training)
+        y_pred, ctx = self._traced_call(params, state, xb, key, training)
         with LayerContext(dict(params), {}):  # a loss reading self.g (add_weight) sees the traced value
             data_loss = call_loss(self._loss_fn, yb, y_pred, xb, params, self._loss_extra)
         metrics = {name: fn(yb, y_pred) for name, fn in self.metrics}
-        return data_loss + self.regularization(params) + added, (state, metrics, updates)
+        for name, value in ctx.metrics.items():
+            if name in metrics or name == "loss":
+                raise ValueError(f"model '{self.name}': add_metric({name!r}) clashes with a compiled metric's name")
+            metrics[name] = value
+        return data_loss + self.regularization(params) + sum(ctx.losses, 0.0), (ctx.state, metrics, ctx.updates)
 
     def trainable_params(self) -> dict:
         """The part of ``params`` that ``fit`` trains (what the optimiser state covers)."""
@@ -483,8 +498,10 @@ class Module(WeightOwner):
         self.history = history
         return history
 
-    def evaluate(self, x, y, batch_size=None, verbose=0):
-        """The loss (and metrics) on (x, y): a float, or [loss, metric...] when metrics were compiled."""
+    def evaluate(self, x, y, batch_size=None, verbose=0, return_dict=False):
+        """The loss (and metrics) on (x, y): a float, or [loss, metric...] when metrics were compiled; with
+        ``return_dict`` (Keras's) a dict name -> float of the loss, the compiled metrics and those the model
+        reports with ``add_metric``."""
         self._require_compiled("evaluate")
         _check_batch_size(batch_size)
         x, y = self._as_input(x), self._as_target(y, "y")
@@ -495,6 +512,8 @@ class Module(WeightOwner):
         logs, state = self._evaluate_fn()(self.params, state, x, y)
         if self._has_stateful_layers():
             self.state = state  # Keras: evaluating a stateful model advances its state
+        if _checks.flag("return_dict", return_dict):
+            return {name: float(value) for name, value in logs.items()}
         values = [float(logs["loss"])] + [float(logs[name]) for name, _ in self.metrics]
         return values[0] if len(values) == 1 else values
 

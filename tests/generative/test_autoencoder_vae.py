@@ -8,7 +8,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 import physnn
-from physnn.generative import VAE, Autoencoder
+from physnn.generative import VAE, Autoencoder, CyclicalAnnealing, LinearAnnealing
 from physnn.generative.vae import kl_divergence, negative_log_likelihood
 from physnn.layers import Dense, Input
 
@@ -109,3 +109,43 @@ def test_bad_arguments_are_value_errors():
         _vae().fit(np.zeros((4, 64)), np.zeros((4, 64)))
     with pytest.raises(ValueError, match="encoder must be a physnn model"):
         Autoencoder(lambda x: x, decoder)
+
+
+def test_the_history_reports_kl_per_latent_dimension_and_collapse():
+    """kl = sum_j kl_dim_j; with beta = 8 on 6 latent dimensions some collapse onto the prior (KL ~ 0), which the
+    history and collapsed_dimensions report; beta = 1 keeps more dimensions in use."""
+    Xtr, Xte, _, _ = _digits()
+    used = {}
+    for beta in (1.0, 8.0):
+        vae = _vae(latent=6, beta=beta, seed=0)
+        history = vae.fit(Xtr, epochs=20, batch_size=32, verbose=0).history
+        per_dim = np.array([history[f"kl_dim_{j}"][-1] for j in range(6)])
+        np.testing.assert_allclose(per_dim.sum(), history["kl"][-1], rtol=1e-4)
+        logs = vae.evaluate(Xte, return_dict=True)
+        np.testing.assert_allclose(vae.kl_per_dimension(Xte), [logs[f"kl_dim_{j}"] for j in range(6)], rtol=1e-4,
+                                   atol=1e-5)
+        collapsed = vae.collapsed_dimensions(Xte, threshold=0.05)
+        assert all(vae.kl_per_dimension(Xte)[j] < 0.05 for j in collapsed)
+        used[beta] = 6 - len(collapsed)
+    assert used[8.0] < used[1.0], used
+
+
+def test_kl_annealing_schedules_follow_the_training_steps():
+    warm = LinearAnnealing(warmup_steps=100, beta_max=2.0)
+    np.testing.assert_allclose([warm(t) for t in (0, 50, 100, 400)], [0.0, 1.0, 2.0, 2.0])
+    cyc = CyclicalAnnealing(period=40, ramp=0.5)
+    np.testing.assert_allclose([cyc(t) for t in (0, 10, 20, 39, 40, 50)], [0, 0.5, 1, 1, 0, 0.5])
+    Xtr, _, _, _ = _digits()
+    x = Xtr[:320]  # 10 steps per epoch at batch 32
+    vae = _vae(beta=LinearAnnealing(warmup_steps=50))
+    history = vae.fit(x, epochs=3, batch_size=32, verbose=0).history
+    # beta averaged over an epoch's steps t = 10 e .. 10 e + 9: (10 e + 4.5) / 50
+    np.testing.assert_allclose(history["beta"], [4.5 / 50, 14.5 / 50, 24.5 / 50], rtol=1e-5)
+    vae.fit(x, epochs=1, batch_size=32, verbose=0)  # a second fit continues the count (a non-trainable weight)
+    assert float(vae.get_layer(vae.training_steps.name).get_weights()[0]) == 40
+    np.testing.assert_allclose(vae.fit(x, epochs=1, batch_size=32, verbose=0).history["beta"], [44.5 / 50],
+                               rtol=1e-5)
+    with pytest.raises(ValueError, match="warmup_steps"):
+        LinearAnnealing(0)
+    with pytest.raises(ValueError, match="ramp"):
+        CyclicalAnnealing(10, ramp=0.0)

@@ -52,7 +52,10 @@ def _gan(physics_loss=None, weight=1.0, seed=0):
 def test_gan_learns_a_ring():
     x = _ring(1024, 0)
     gan = _gan()
-    gan.fit(x, epochs=60, batch_size=64, verbose=0)
+    history = gan.fit(x, epochs=60, batch_size=64, verbose=0).history
+    # each player's loss is in the history; at the equilibrium D(x) = 1/2: L_D = 2 ln 2, L_G = ln 2
+    np.testing.assert_allclose(np.add(history["d_loss"], history["g_loss"]), history["loss"], rtol=1e-5)
+    assert abs(history["d_loss"][-1] - 2 * np.log(2)) < 0.3 and abs(history["g_loss"][-1] - np.log(2)) < 0.4
     s = gan.sample(1000, seed=1)
     r, angle = np.linalg.norm(s, axis=1), np.arctan2(s[:, 1], s[:, 0])
     assert abs(r.mean() - 2.0) < 0.15 and r.std() < 0.3

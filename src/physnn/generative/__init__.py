@@ -8,6 +8,7 @@ loop and the one compiled epoch (the VAE's KL term enters through ``add_loss``).
 from physnn.generative.anomaly import AnomalyDetector, Detection
 from physnn.generative.autoencoder import Autoencoder
 from physnn.generative.gan import GAN, gan_optimizer
-from physnn.generative.vae import VAE
+from physnn.generative.vae import VAE, CyclicalAnnealing, LinearAnnealing
 
-__all__ = ["GAN", "VAE", "AnomalyDetector", "Autoencoder", "Detection", "gan_optimizer"]
+__all__ = ["GAN", "VAE", "AnomalyDetector", "Autoencoder", "CyclicalAnnealing", "Detection", "LinearAnnealing",
+           "gan_optimizer"]

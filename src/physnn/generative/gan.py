@@ -128,15 +128,20 @@ class GAN(Module):
         judged = self.discriminator.forward(stopped, {}, fake, None, training)[0]
         d_loss = jnp.mean(jax.nn.softplus(-real_logits)) + jnp.mean(jax.nn.softplus(fake_logits))
         g_loss = jnp.mean(jax.nn.softplus(-judged))
+        self.add_metric(d_loss, "d_loss")
+        self.add_metric(g_loss, "g_loss")
         if self.physics_loss is not None:
-            g_loss = g_loss + self.physics_weight * self.physics_loss(fake)
+            physics = self.physics_loss(fake)
+            self.add_metric(physics, "physics")
+            g_loss = g_loss + self.physics_weight * physics
         self.add_loss(d_loss + g_loss)
         return real_logits
 
     def compile(self, generator_optimizer="adam", discriminator_optimizer="adam", metrics=None):
         """Each player's optimiser (names, Schedulers or functional optimisers): see ``gan_optimizer``."""
         if metrics:
-            raise ValueError("GAN.compile takes no metrics: the history holds the objective L_D + L_G")
+            raise ValueError("GAN.compile takes no metrics: the history holds the objective L_D + L_G, d_loss, g_loss "
+                             "and physics")
         optimizer = gan_optimizer(discriminator_optimizer, generator_optimizer, self._is_discriminator)
 
         def no_data_loss(y_true, y_pred):  # (the objective is all add_loss)

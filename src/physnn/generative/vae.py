@@ -9,16 +9,82 @@ import numpy as np
 
 from physnn import _checks
 from physnn.generative.autoencoder import Autoencoder
+from physnn.layers.base import Layer
 from physnn.layers.noise import Sampling
 from physnn.training import flat_jit
 
 LIKELIHOODS = ("bernoulli", "gaussian")
 
 
+class LinearAnnealing:
+    """KL annealing by a linear warm-up (Bowman et al. 2016): beta(t) = beta_max min(1, t / warmup_steps) after
+    t training steps (minibatches), so the decoder learns to reconstruct before the prior pulls the codes in.
+
+    Arguments:
+        warmup_steps: steps to reach ``beta_max`` (> 0); steps = epochs x minibatches per epoch.
+        beta_max: the final weight (>= 0).
+    """
+
+    def __init__(self, warmup_steps: int, beta_max: float = 1.0):
+        self.warmup_steps = _checks.count("warmup_steps", warmup_steps)
+        self.beta_max = _checks.real("beta_max", beta_max, 0.0)
+
+    def __call__(self, step):
+        return self.beta_max * jnp.minimum(1.0, step / self.warmup_steps)
+
+    def __repr__(self):
+        return f"LinearAnnealing(warmup_steps={self.warmup_steps}, beta_max={self.beta_max})"
+
+
+class CyclicalAnnealing:
+    """Cyclical KL annealing (Fu et al. 2019): the linear ramp repeated every ``period`` steps,
+    beta(t) = beta_max min(1, (t mod period) / (ramp period)); it counters posterior collapse.
+
+    Arguments:
+        period: steps per cycle (> 0).
+        ramp: the fraction of a cycle spent rising, in (0, 1]; beta = beta_max for the rest.
+        beta_max: the top weight (>= 0).
+    """
+
+    def __init__(self, period: int, ramp: float = 0.5, beta_max: float = 1.0):
+        self.period = _checks.count("period", period)
+        self.ramp = _checks.real("ramp", ramp, 0.0, 1.0, low_open=True)
+        self.beta_max = _checks.real("beta_max", beta_max, 0.0)
+
+    def __call__(self, step):
+        return self.beta_max * jnp.minimum(1.0, jnp.mod(step, self.period) / (self.ramp * self.period))
+
+    def __repr__(self):
+        return f"CyclicalAnnealing(period={self.period}, ramp={self.ramp}, beta_max={self.beta_max})"
+
+
+class _TrainingSteps(Layer):
+    """The number t of training steps taken so far, a non-trainable weight that ``fit`` advances by one after
+    every step (saved with the weights, so a resumed fit continues the annealing). Output: t as [batch, 1]."""
+
+    non_trainable_keys = ("steps",)
+
+    def output_shape(self, input_shape):
+        return (1,)
+
+    def init(self, rng, input_shape):
+        return {"steps": np.zeros((), np.float32)}
+
+    def apply(self, params, x, *, key=None, training=False):
+        steps = params["steps"]
+        self.assign_weight("steps", steps + 1)  # (recorded only while training)
+        return jnp.broadcast_to(steps, (jnp.shape(x)[0], 1))
+
+
+def _kl_terms(mu, log_var):
+    """The KL divergence of each latent dimension, -1/2 (1 + log_var_j - mu_j^2 - e^{log_var_j}): [n, d]."""
+    return -0.5 * (1.0 + log_var - mu**2 - jnp.exp(log_var))
+
+
 def kl_divergence(mu, log_var):
     """KL(N(mu, diag e^{log_var}) || N(0, I)) = -1/2 sum_j (1 + log_var_j - mu_j^2 - e^{log_var_j}) per sample
     (Kingma & Welling 2014, appendix B). mu, log_var: [n, d] -> [n] (nats)."""
-    return -0.5 * jnp.sum(1.0 + log_var - mu**2 - jnp.exp(log_var), axis=-1)
+    return jnp.sum(_kl_terms(mu, log_var), axis=-1)
 
 
 def negative_log_likelihood(x, x_hat, likelihood: str):
@@ -41,11 +107,18 @@ class VAE(Autoencoder):
     normalisation for both, so beta = 1 is the true ELBO). The KL term enters through ``add_loss``; the
     reparameterised sample is the ``Sampling`` layer (a fresh eps every step, from the step's key).
 
+    The history holds, besides the loss, ``kl`` (the mean KL per sample, nats) and ``kl_dim_<j>`` for every
+    latent dimension j: a dimension whose KL stays near 0 carries no information about x (posterior collapse;
+    ``kl_per_dimension`` and ``collapsed_dimensions`` report it after training), and ``beta`` when it is a
+    schedule.
+
     Arguments:
         encoder: x [n, *input_shape] -> [n, 2 * latent_dim] (the mean, then the log-variance).
         decoder: z [n, latent_dim] -> x^ [n, *input_shape] (probabilities for "bernoulli").
         latent_dim: d, an integer >= 1.
-        beta: the weight of the KL term (beta-VAE, Higgins et al. 2017), >= 0.
+        beta: the weight of the KL term (beta-VAE, Higgins et al. 2017), a number >= 0, or a schedule
+            ``beta(t)`` of the number t of training steps taken (``LinearAnnealing``, ``CyclicalAnnealing`` or
+            any jax-traceable callable); t is a non-trainable weight of the model.
         likelihood: "bernoulli" (data in [0, 1]) or "gaussian" (unit variance).
     """
 
@@ -53,11 +126,12 @@ class VAE(Autoencoder):
                  name=None, seed=0):
         super().__init__(encoder, decoder, name=name or "vae", seed=seed)
         self.latent_dim = _checks.count("latent_dim", latent_dim)
-        self.beta = _checks.real("beta", beta, 0.0)
+        self.beta = beta if callable(beta) else _checks.real("beta", beta, 0.0)
         if likelihood not in LIKELIHOODS:
             raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
         self.likelihood = likelihood
         self.sampling = Sampling(name=f"{self.name}_sampling")
+        self.training_steps = _TrainingSteps(name=f"{self.name}_training_steps")
 
     def call(self, inputs, training=False):
         h = self.encoder(inputs, training=training)
@@ -65,7 +139,16 @@ class VAE(Autoencoder):
             raise ValueError(f"VAE '{self.name}': the encoder must output 2 * latent_dim = {2 * self.latent_dim} "
                              f"values per sample (mean, log-variance), got shape {tuple(h.shape[1:])}")
         mu, log_var = jnp.split(h, 2, axis=-1)
-        self.add_loss(self.beta * jnp.mean(kl_divergence(mu, log_var)))
+        kl_per_dim = jnp.mean(_kl_terms(mu, log_var), axis=0)  # [d], nats
+        if callable(self.beta):
+            beta = self.beta(self.training_steps(h)[0, 0])
+            self.add_metric(beta, "beta")
+        else:
+            beta = self.beta
+        self.add_loss(beta * jnp.sum(kl_per_dim))
+        self.add_metric(jnp.sum(kl_per_dim), "kl")
+        for j in range(self.latent_dim):
+            self.add_metric(kl_per_dim[j], f"kl_dim_{j}")
         return self.decoder(self.sampling(h), training=training)
 
     def compile(self, optimizer="adam", loss=None, metrics=None):
@@ -103,6 +186,17 @@ class VAE(Autoencoder):
     def encode(self, x) -> np.ndarray:
         """The codes z = mu(x), the posterior means: [n, latent_dim]."""
         return self.posterior(x)[0]
+
+    def kl_per_dimension(self, x) -> np.ndarray:
+        """The mean over x of KL(q(z_j | x) || N(0, 1)) for each latent dimension j, in nats: [latent_dim]."""
+        mu, log_var = self.posterior(x)
+        return np.mean(-0.5 * (1.0 + log_var - mu**2 - np.exp(log_var)), axis=0)
+
+    def collapsed_dimensions(self, x, threshold: float = 0.01) -> list[int]:
+        """The latent dimensions whose mean KL on x is below ``threshold`` nats: their posterior is the prior, so
+        they encode nothing about x (posterior collapse)."""
+        threshold = _checks.real("threshold", threshold, 0.0)
+        return [int(j) for j in np.nonzero(self.kl_per_dimension(x) < threshold)[0]]
 
     def sample(self, n: int, seed: int = 0) -> np.ndarray:
         """n samples x ~ p(x|z) at its mean, z ~ N(0, I) drawn from ``seed``: [n, *input_shape]."""

@@ -240,6 +240,13 @@ class Layer(WeightOwner):
 
         add_loss(value, self.name)
 
+    def add_metric(self, value, name: str) -> None:
+        """Report the scalar ``value`` as the metric ``name`` of the batch being computed (inside ``apply``):
+        it is averaged into ``fit``'s history and returned by ``evaluate``, and not minimised."""
+        from physnn.layers.context import add_metric
+
+        add_metric(value, name, self.name)
+
     # --- the protocol --------------------------------------------------------------------------------
 
     def output_shape(self, input_shape: tuple) -> tuple:

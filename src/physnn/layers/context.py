@@ -50,6 +50,7 @@ class LayerContext:
         self.owners = {}  # layer name -> the models it sits in inside the outer model (their `trainable`)
         self.enclosing = []  # the nested models being called now
         self.losses = []  # scalars added by add_loss during this call
+        self.metrics = {}  # name -> scalar added by add_metric during this call (reported, not minimised)
         self.masks = {}  # id(array) -> (array, its Keras mask [batch, time]): Embedding(mask_zero=True) onwards
         self.updates = {}  # layer name -> {key: new value} of non-trainable weights (Layer.assign_weight)
         self._calls = 0
@@ -143,6 +144,24 @@ def add_loss(value, who: str) -> None:
     if value.ndim != 0:
         raise ValueError(f"add_loss takes a scalar, got an array of shape {value.shape} from '{who}'")
     stack[-1].losses.append(value)
+
+
+def add_metric(value, name: str, who: str) -> None:
+    """Report the scalar ``value`` as the metric ``name`` of the model call in progress (``Module.add_metric``,
+    ``Layer.add_metric``): ``fit`` averages it over each epoch into the history, ``evaluate`` returns it. It is
+    not minimised (its gradient is stopped)."""
+    stack = _stack()
+    if not stack:
+        raise ValueError(f"add_metric was called by '{who}' outside a model's forward pass; call it inside "
+                         "Module.call or a layer's apply/forward")
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"add_metric: name must be an identifier string, got {name!r} from '{who}'")
+    value = jnp.asarray(value)
+    if value.ndim != 0:
+        raise ValueError(f"add_metric takes a scalar, got an array of shape {value.shape} from '{who}' for {name!r}")
+    if name in stack[-1].metrics:
+        raise ValueError(f"add_metric: the metric {name!r} was added twice in one call (the second by '{who}')")
+    stack[-1].metrics[name] = jax.lax.stop_gradient(value)
 
 
 def assign_weight(who: str, key: str, value) -> None:
