@@ -63,6 +63,23 @@ def test_gan_learns_a_ring():
     # (the physics term: test_gan_experiment_physics_term_cuts_the_ode_residual_at_equal_frechet_distance)
 
 
+def test_random_layers_in_the_discriminator_get_keys_in_every_pass():
+    """A discriminator with Dropout (the MLP GAN's usual regulariser) judges the real, fake and generator's
+    batches with fresh dropout draws from the step's key; the run is reproducible."""
+    from physnn.layers import Dropout
+
+    def make():
+        G = Sequential([Input((4,)), Dense(16, activation="relu"), Dense(2)])
+        D = Sequential([Input((2,)), Dense(16, activation="relu"), Dropout(0.5), Dense(1)])
+        return GAN(G, D, latent_dim=4, seed=0).compile()
+
+    x = _ring(128, 0)
+    a, b = make(), make()
+    la, lb = (m.fit(x, epochs=3, batch_size=32, verbose=0).history["loss"] for m in (a, b))
+    assert np.all(np.isfinite(la)) and la == lb
+    np.testing.assert_array_equal(a.sample(5, seed=1), b.sample(5, seed=1))
+
+
 def test_gan_is_reproducible_and_refuses_bad_use():
     x = _ring(256, 0)
     a, b = _gan(), _gan()

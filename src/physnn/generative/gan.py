@@ -125,7 +125,7 @@ class GAN(Module):
 
         stopped = {k: (jax.tree_util.tree_map(jax.lax.stop_gradient, v) if in_discriminator(k) else v)
                    for k, v in ctx.params.items()}
-        judged = self.discriminator.forward(stopped, {}, fake, None, training)[0]
+        judged = self.discriminator.forward(stopped, {}, fake, ctx.next_key(), training)[0]  # (D's dropout draws)
         d_loss = jnp.mean(jax.nn.softplus(-real_logits)) + jnp.mean(jax.nn.softplus(fake_logits))
         g_loss = jnp.mean(jax.nn.softplus(-judged))
         self.add_metric(d_loss, "d_loss")
