@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from physnn import losses as _keras_losses
 from physnn import regularizers as _regularizers
@@ -121,6 +122,80 @@ def sparse_categorical_crossentropy(y_true, y_pred):
 sparse_categorical_crossentropy.sparse = True  # integer class labels as targets
 
 
+def poisson_nll(y_true, y_pred):
+    """The Poisson negative log-likelihood of counts n (histogram bins) with expected counts lambda > 0,
+    L = mean over bins of (lambda - n ln lambda + ln n!), in nats per bin (so 2 n_bins L - its minimum is the
+    Poisson deviance). y_pred must be positive (an exp or softplus output); lambda is clipped at 1e-12."""
+    lam = jnp.maximum(y_pred, 1e-12)
+    return jnp.mean(lam - y_true * jnp.log(lam) + jax.scipy.special.gammaln(y_true + 1.0))
+
+
+class ChiSquared:
+    """chi^2 per point of measurements y with errors: the loss of a fit to data with known uncertainties,
+
+        uncorrelated (``sigma``):       chi^2 = sum_i ((y_i - f_i) / sigma_i)^2,
+        correlated (``covariance`` C):  chi^2 = r^T C^-1 r = ||L^-1 r||^2,  r = y - f,  C = L L^T (Cholesky),
+
+    returned divided by the number of points (chi^2 / N: about 1 for a good fit). The errors belong to the
+    points in their order, so the fit must see the whole data set in order: ``fit(..., batch_size=len(x),
+    shuffle=False)`` (``fit`` refuses anything else for this loss). Points are the rows of y (one output column;
+    with k outputs sigma may be [n, k] and C is over the n k values in row-major order).
+
+    Arguments:
+        sigma: the standard errors, a number or an array [n] / [n, k] (> 0).
+        covariance: the covariance matrix [N, N] (symmetric positive definite), instead of sigma.
+    """
+
+    whole_data_in_order = True  # Module.fit checks the batch and the shuffling
+
+    def __init__(self, sigma=None, covariance=None):
+        if (sigma is None) == (covariance is None):
+            raise ValueError("ChiSquared takes exactly one of sigma (uncorrelated errors) and covariance")
+        self.sigma = self.whitener = None
+        if sigma is not None:
+            sigma = np.asarray(sigma, np.float64)
+            if not np.all(np.isfinite(sigma)) or np.any(sigma <= 0):
+                raise ValueError("ChiSquared: sigma must hold finite numbers > 0")
+            self.sigma = sigma
+        else:
+            C = np.asarray(covariance, np.float64)
+            if C.ndim != 2 or C.shape[0] != C.shape[1] or not np.allclose(C, C.T, rtol=1e-10, atol=0):
+                raise ValueError(f"ChiSquared: covariance must be a symmetric square matrix, got shape {C.shape}")
+            try:
+                L = np.linalg.cholesky(C)
+            except np.linalg.LinAlgError:
+                raise ValueError("ChiSquared: covariance is not positive definite") from None
+            self.whitener = np.linalg.inv(L)  # L^-1: r -> L^-1 r is white noise for a correct model
+        self.__name__ = "chi_squared"
+
+    @property
+    def points(self) -> int | None:
+        """The number of points the errors are for (None for a single sigma of every point)."""
+        if self.whitener is not None:
+            return self.whitener.shape[0]
+        return None if self.sigma.ndim == 0 else self.sigma.shape[0]
+
+    def __call__(self, y_true, y_pred):
+        r = y_true - y_pred
+        if self.whitener is not None:
+            flat = r.reshape(-1)
+            if flat.shape[0] != self.whitener.shape[0]:
+                raise ValueError(f"ChiSquared: the covariance is for {self.whitener.shape[0]} values, the batch holds "
+                                 f"{flat.shape[0]}: fit with batch_size=len(x), shuffle=False")
+            white = jnp.asarray(self.whitener, r.dtype) @ flat
+            return jnp.sum(white**2) / flat.shape[0]
+        sigma = jnp.asarray(self.sigma, r.dtype)
+        if sigma.ndim == 1:
+            sigma = sigma.reshape((-1,) + (1,) * (r.ndim - 1))
+        if sigma.ndim and sigma.shape[0] != r.shape[0]:
+            raise ValueError(f"ChiSquared: sigma is for {sigma.shape[0]} points, the batch holds {r.shape[0]}: "
+                             "fit with batch_size=len(x), shuffle=False")
+        return jnp.mean((r / sigma) ** 2)
+
+    def __repr__(self):
+        return "ChiSquared(covariance=...)" if self.whitener is not None else "ChiSquared(sigma=...)"
+
+
 LOSSES: dict[str, Callable] = {
     "mse": mse,
     "mean_squared_error": mse,
@@ -129,6 +204,7 @@ LOSSES: dict[str, Callable] = {
     "binary_crossentropy": binary_crossentropy,
     "categorical_crossentropy": categorical_crossentropy,
     "sparse_categorical_crossentropy": sparse_categorical_crossentropy,
+    "poisson_nll": poisson_nll,
 }
 
 # The course's costs as losses: ``as_loss`` calls the cost itself (its value and its gradient), never a Keras

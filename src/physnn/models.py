@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import warnings
 import weakref
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -55,6 +57,19 @@ from physnn.training.lbfgs import FullBatchOptimizer
 def _size(tree) -> int:
     """Number of scalars in a pytree of arrays."""
     return int(sum(np.prod(np.shape(leaf)) for leaf in jax.tree_util.tree_leaves(tree)))
+
+
+class TrainingPlan(NamedTuple):
+    """What one ``fit`` runs (``Module.training_plan``): device arrays, the compiled epoch, its seed, the cut."""
+
+    x: Any
+    y: Any
+    x_val: Any
+    y_val: Any
+    run: Callable
+    seed: Any
+    layout: Any
+    start: Callable  # params -> the TrainState a fit from those parameters begins with
 
 
 class Module(WeightOwner):
@@ -178,22 +193,7 @@ class Module(WeightOwner):
             input_shape = [_checks.shape(f"input_shape[{i}]", s) for i, s in enumerate(input_shape)]
         else:
             input_shape = _checks.shape("input_shape", input_shape)
-        params, traced = {}, {}
-
-        def initialise(x):
-            # Traced abstractly (jax.eval_shape, nothing is compiled or run): each layer's first call
-            # draws its parameters on the host (physnn.initializers) and the trace records the shapes.
-            with LayerContext(params, {}, init=True, seed=self.seed) as ctx:
-                for variable in self.__dict__.get("_variables", {}).values():  # all of them, used or not
-                    ctx.variable(variable)
-                y = self._call(x, False)
-            traced["layers"], traced["owners"] = ctx.layers, ctx.owners
-            return y
-
-        dtype = initializers.default_dtype()
-        spec = [jax.ShapeDtypeStruct((1, *s), dtype) for s in input_shape] if multi else \
-            jax.ShapeDtypeStruct((1, *input_shape), dtype)
-        y = jax.eval_shape(initialise, spec)
+        params, traced, y = self._initialise(input_shape, self.seed)
         self._weight_keys = {name: _paths(entry) for name, entry in params.items()}  # (creation order)
         for layer, _ in traced["layers"].values():
             layer._owner = weakref.ref(self)  # layer.get_weights() reads the model that built it last
@@ -206,6 +206,32 @@ class Module(WeightOwner):
         self._owners = traced["owners"]
         self._compiled = _cache.Programs()
         return self
+
+    def _initialise(self, input_shape, seed):
+        """(params, {"layers", "owners"}, abstract output) of a fresh initialisation from ``seed``. Traced
+        abstractly (jax.eval_shape, nothing is compiled or run): each layer's first call draws its parameters
+        on the host (physnn.initializers) and the trace records the shapes."""
+        params, traced = {}, {}
+
+        def initialise(x):
+            with LayerContext(params, {}, init=True, seed=seed) as ctx:
+                for variable in self.__dict__.get("_variables", {}).values():  # all of them, used or not
+                    ctx.variable(variable)
+                y = self._call(x, False)
+            traced["layers"], traced["owners"] = ctx.layers, ctx.owners
+            return y
+
+        dtype = initializers.default_dtype()
+        spec = [jax.ShapeDtypeStruct((1, *s), dtype) for s in input_shape] if self.multi_input else \
+            jax.ShapeDtypeStruct((1, *input_shape), dtype)
+        return params, traced, jax.eval_shape(initialise, spec)
+
+    def initial_params(self, seed: int) -> dict:
+        """The parameters this (built) model would start from with ``seed`` as its seed: the same pytree as
+        ``params``, drawn afresh (the model is not changed). Replica ensembles start each member from one."""
+        if not self.built:
+            raise ValueError(f"model '{self.name}' is not built yet: fit it, or call build(input_shape)")
+        return jax.device_put(self._initialise(self.input_shape, _checks.seed("seed", seed))[0])
 
     @property
     def built(self) -> bool:
@@ -414,16 +440,11 @@ class Module(WeightOwner):
             self._compiled[signature] = flat_jit(run)
         return self._compiled[signature]
 
-    def fit(self, x, y, epochs=1, batch_size=None, validation_split=0.0, validation_data=None, shuffle=True,
-            callbacks=None, verbose=1, seed=None, initial_epoch=0) -> History:
-        """Train for ``epochs`` passes over (x, y) in minibatches of ``batch_size`` (the last one ragged).
-
-        ``batch_size=None`` is Keras's default: the batch size an ``Input`` declared, else 32.
-        ``validation_split`` holds out the last fraction of the samples (before shuffling, as Keras);
-        ``validation_data=(x_val, y_val)`` gives them explicitly. ``seed`` (default: the model's) fixes the
-        shuffling and dropout, so the same seed gives the same History. Returns the ``History``.
-        Raises ``TrainingDivergedError`` naming the epoch when the loss becomes NaN or infinite.
-        """
+    def training_plan(self, x, y, epochs=1, batch_size=None, validation_split=0.0, validation_data=None,
+                      shuffle=True, seed=None, initial_epoch=0) -> TrainingPlan:
+        """What ``fit`` runs, prepared and checked as ``fit`` does (arguments as ``fit``): the data on the
+        device, the compiled epoch ``run(carry, x, y, x_val, y_val, seed, epoch_index) -> (carry, logs)`` and its
+        seed; the model's optimiser state is initialised. ``physnn.ensemble`` vmaps ``run`` over replicas."""
         self._require_compiled("fit")
         if batch_size is None:
             batch_size = self.batch_size or 32
@@ -466,6 +487,9 @@ class Module(WeightOwner):
         if isinstance(self._optimizer_fn, FullBatchOptimizer) and self._optimizer_fn.full_batch:
             # L-BFGS: one iteration on the whole set per epoch (a strategy, full_batch=False, keeps batch_size)
             layout, shuffle = keras_layout(n, n), False
+        if getattr(self.loss, "whole_data_in_order", False) and (shuffle or layout.batch_size != n):
+            raise ValueError(f"the loss {self.loss!r} pairs its errors with the points in their order: fit with "
+                             f"batch_size={n} (the whole data set) and shuffle=False")
         if self._has_stateful_layers():
             self._carried_state(layout.batch_size, "fit")
         frozen = self._frozen()
@@ -480,12 +504,32 @@ class Module(WeightOwner):
             self.opt_state = self._optimizer_fn.init(trainable)
         run = self._epoch_fn(n, layout, shuffle, x_val is not None, frozen)
 
+        seed = fit_seed(self.seed, self._fits, seed)
+        x, y, x_val, y_val = jax.device_put((x, y, x_val, y_val))  # (no eager programs: see DESIGN.md)
+        optimizer = self._optimizer_fn
+
+        def start(params):
+            return TrainState(params, optimizer.init(split_params(params, frozen)[0]), {})
+
+        return TrainingPlan(x, y, x_val, y_val, run, seed, layout, start)
+
+    def fit(self, x, y, epochs=1, batch_size=None, validation_split=0.0, validation_data=None, shuffle=True,
+            callbacks=None, verbose=1, seed=None, initial_epoch=0) -> History:
+        """Train for ``epochs`` passes over (x, y) in minibatches of ``batch_size`` (the last one ragged).
+
+        ``batch_size=None`` is Keras's default: the batch size an ``Input`` declared, else 32.
+        ``validation_split`` holds out the last fraction of the samples (before shuffling, as Keras);
+        ``validation_data=(x_val, y_val)`` gives them explicitly. ``seed`` (default: the model's) fixes the
+        shuffling and dropout, so the same seed gives the same History. Returns the ``History``.
+        Raises ``TrainingDivergedError`` naming the epoch when the loss becomes NaN or infinite.
+        """
+        plan = self.training_plan(x, y, epochs, batch_size, validation_split, validation_data, shuffle, seed,
+                                  initial_epoch)
+        x, y, x_val, y_val, run, seed = plan[:6]
         history = History()
         callbacks = [*check_callbacks(callbacks), history]
         if verbose:
             callbacks.append(ProgressBar(epochs, self.name))
-        seed = fit_seed(self.seed, self._fits, seed)
-        x, y, x_val, y_val = jax.device_put((x, y, x_val, y_val))  # (no eager programs: see DESIGN.md)
         self._fits += 1
 
         def set_carry(carry):

@@ -1,0 +1,200 @@
+"""Replica ensembles: R copies of a model, each independently initialised and trained on its own resampling of
+the data, in one vmapped compiled program (the NNPDF way of quoting an uncertainty: mean +- std of the
+replicas' predictions).
+
+Every replica runs the model's own compiled epoch (``Module.training_plan``, the epoch ``fit`` runs), vmapped
+over the replica axis, inside the one fit loop. Replica r is exactly the model fitted alone with seed
+``ensemble.seeds[r]`` on ``replica_data(x, y, r, ...)``; each has its own optimiser state, data and
+early-stopping bookkeeping, and a replica whose loss turns non-finite stops alone, keeping its last finite
+parameters, and is left out of the ensemble's predictions.
+
+Resampling (replica r draws from ``numpy.random.default_rng((seed, r))``):
+
+* ``"bootstrap"``: n samples drawn with replacement from the n training samples (Efron 1979);
+* ``"pseudodata"``: the NNPDF Monte Carlo replica y_r = y + sigma eps, eps ~ N(0, 1) per point, sigma the
+  measurement errors (a number or an array broadcastable to y);
+* ``None``: the same data for every replica (only the initialisation and the shuffling differ).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from physnn import _checks
+from physnn.callbacks import Callback, EarlyStopping, ProgressBar
+from physnn.training import fit_loop
+
+RESAMPLINGS = ("bootstrap", "pseudodata", None)
+
+
+def replica_data(x, y, r: int, resample="bootstrap", sigma=None, seed: int = 0):
+    """The training data of replica r: (x_r, y_r) as NumPy arrays of the shapes of x and y (see the module's
+    docstring for the resamplings)."""
+    if resample not in RESAMPLINGS:
+        raise ValueError(f"resample must be one of {RESAMPLINGS}, got {resample!r}")
+    x, y = np.asarray(x), np.asarray(y)
+    rng = np.random.default_rng((_checks.seed("seed", seed), _checks.count("r", r, 0)))
+    if resample == "bootstrap":
+        rows = rng.integers(0, len(x), len(x))
+        return x[rows], y[rows]
+    if resample == "pseudodata":
+        if sigma is None:
+            raise ValueError("resample='pseudodata' needs sigma, the measurement errors of y (a number or an array "
+                             "broadcastable to y)")
+        sigma = np.asarray(sigma, np.float64)
+        if not np.all(np.isfinite(sigma)) or np.any(sigma < 0):
+            raise ValueError("sigma must hold finite numbers >= 0")
+        try:
+            noise = sigma * rng.standard_normal(y.shape)
+        except ValueError:
+            raise ValueError(f"sigma of shape {sigma.shape} does not broadcast to y's shape {y.shape}") from None
+        return x, (y + noise).astype(y.dtype)
+    return x, y
+
+
+class Ensemble:
+    """The trained replicas of one model.
+
+    Attributes:
+        model: the template model (its own parameters are untouched).
+        params: every replica's parameters, stacked on a leading axis of size R.
+        seeds: [R] replica r's seed (its initialisation and shuffling).
+        finite: [R] False for replicas whose loss turned non-finite (left out of ``predict``).
+        stopped_epoch: [R] the epoch after which early stopping stopped each replica (-1: ran to the end).
+        history: name -> [epochs run, R] per-replica logs (nan after a replica stopped).
+    """
+
+    def __init__(self, model, params, seeds, finite, stopped_epoch, history):
+        self.model, self.params, self.seeds = model, params, np.asarray(seeds)
+        self.finite, self.stopped_epoch, self.history = np.asarray(finite), np.asarray(stopped_epoch), history
+        self._members = jax.jit(jax.vmap(lambda p, x: model.forward(p, {}, x, None, False)[0], in_axes=(0, None)))
+
+    def __len__(self) -> int:
+        return len(self.seeds)
+
+    def members(self, x) -> np.ndarray:
+        """Every replica's prediction for inputs x [n, *input_shape]: [R, n, *output_shape]."""
+        dtype = jax.tree_util.tree_leaves(self.params)[0].dtype
+        return np.asarray(self._members(self.params, jnp.asarray(np.asarray(x), dtype)))
+
+    def predict(self, x) -> tuple[np.ndarray, np.ndarray]:
+        """(mean, std) over the finite replicas of their predictions for x: two arrays [n, *output_shape]; std
+        with 1 / (R - 1) (the replicas' sample standard deviation, NNPDF's uncertainty)."""
+        members = self.members(x)[self.finite]
+        if len(members) == 0:
+            raise ValueError("no replica finished with finite parameters")
+        return members.mean(axis=0), members.std(axis=0, ddof=1 if len(members) > 1 else 0)
+
+
+class _StopWhenAllStopped(Callback):
+    def on_epoch_end(self, epoch, logs):
+        if logs["active_replicas"] == 0:
+            self.model.stop_training = True
+
+
+def fit_replicas(model, x, y, replicas: int = 100, resample="bootstrap", sigma=None, seed: int = 0,
+                 early_stopping: EarlyStopping | None = None, epochs: int = 1, batch_size=None,
+                 validation_split: float = 0.0, validation_data=None, shuffle: bool = True,
+                 verbose: int = 0) -> Ensemble:
+    """Train ``replicas`` copies of the compiled ``model`` together, each from its own initialisation (seed
+    ``seed + r``) on its own resampled data, in one vmapped program per epoch.
+
+    Arguments:
+        model: a compiled physnn model (Sequential, functional or subclassed; no stateful layers).
+        x, y: the training data [n, ...].
+        replicas: R >= 1.
+        resample: "bootstrap", "pseudodata" (needs ``sigma``) or None (see the module's docstring).
+        sigma: the measurement errors of y for "pseudodata".
+        seed: replica r has seed ``seed + r`` and data ``replica_data(x, y, r, resample, sigma, seed)``.
+        early_stopping: an ``EarlyStopping`` callback applied to each replica on its own (monitor, patience,
+            min_delta, restore_best_weights as in ``fit``).
+        epochs, batch_size, validation_split, validation_data, shuffle: as in ``fit``, for every replica
+            (``validation_split`` holds out the last fraction of each replica's data).
+        verbose: 1 for a progress bar.
+
+    Returns:
+        An ``Ensemble``; ``ensemble.predict(x)`` gives (mean, std).
+    """
+    replicas = _checks.count("replicas", replicas, 1, 100_000)
+    seed = _checks.seed("seed", seed)
+    if early_stopping is not None and not isinstance(early_stopping, EarlyStopping):
+        raise ValueError(f"early_stopping must be None or a physnn.callbacks.EarlyStopping, got {early_stopping!r}")
+    if getattr(model, "loss", None) is None:
+        raise ValueError("compile the model before fit_replicas (its optimiser and loss are every replica's)")
+    x_np, y_np = np.asarray(x), np.asarray(y)
+    seeds = [(seed + r) % 2**31 for r in range(replicas)]
+    plans = []
+    for r in range(replicas):
+        x_r, y_r = replica_data(x_np, y_np, r, resample, sigma, seed)
+        plans.append(model.training_plan(x_r, y_r, epochs, batch_size, validation_split, validation_data, shuffle,
+                                         seeds[r]))
+    if model.state:
+        raise ValueError("fit_replicas does not take models with stateful layers (their state is per batch)")
+    run, has_val = plans[0].run, plans[0].x_val is not None
+    stack = lambda *a: jnp.stack(a)  # noqa: E731
+    data = jax.tree_util.tree_map(stack, *[(p.x, p.y, p.x_val, p.y_val) for p in plans])
+    run_seeds = jnp.asarray([p.seed for p in plans])
+    carry = jax.tree_util.tree_map(stack, *[plans[0].start(model.initial_params(s)) for s in seeds])
+
+    es = early_stopping
+    monitor = es.monitor if es else "loss"
+    sign = es.sign if es else -1.0
+    patience = max(es.patience, 1) if es else 0
+    min_delta = es.min_delta if es else 0.0
+    restore = bool(es and es.restore_best_weights)
+    R = replicas
+
+    replica_epoch = jax.vmap(run, in_axes=(0, 0, 0, 0, 0, 0, None))
+    log_names = jax.eval_shape(replica_epoch, carry, *data, run_seeds, 0)[1].keys()
+    if monitor not in log_names:
+        raise ValueError(f"early_stopping monitors {monitor!r}, which is not logged; logged quantities are "
+                         f"{sorted(log_names)} (val_* needs validation data)")
+
+    def where(mask, new, old):
+        return jax.tree_util.tree_map(
+            lambda a, b: jnp.where(mask.reshape(mask.shape + (1,) * (a.ndim - 1)), a, b), new, old)
+
+    @jax.jit
+    def ensemble_epoch(book, data, run_seeds, epoch):
+        new, logs = replica_epoch(book["carry"], *data, run_seeds, epoch)
+        finite = jnp.all(jnp.stack([jnp.isfinite(v) for v in logs.values()]), axis=0)
+        moving = book["active"] & finite
+        carry = where(moving, new, book["carry"])
+        score = sign * logs[monitor]
+        improved = moving & (score > book["best"] + min_delta)
+        wait = jnp.where(improved, 0, book["wait"] + moving)
+        stop = moving & ~improved & (wait >= patience) if es else jnp.zeros(R, bool)
+        history = {k: book["history"][k].at[epoch].set(jnp.where(moving, v, jnp.nan)) for k, v in logs.items()}
+        book = {"carry": carry, "active": moving & ~stop, "finite": book["finite"] & (finite | ~book["active"]),
+                "best": jnp.where(improved, score, book["best"]), "wait": wait,
+                "best_params": where(improved, carry.params, book["best_params"]) if restore else None,
+                "stopped": jnp.where(stop, epoch, book["stopped"]), "history": history}
+        summary = {"loss": jnp.sum(jnp.where(moving, logs["loss"], 0.0)) / jnp.maximum(jnp.sum(moving), 1),
+                   "active_replicas": jnp.sum(book["active"])}
+        if has_val:
+            summary["val_loss"] = jnp.sum(jnp.where(moving, logs["val_loss"], 0.0)) / jnp.maximum(jnp.sum(moving), 1)
+        return book, summary
+
+    dtype = jax.tree_util.tree_leaves(carry.params)[0].dtype
+    book = {"carry": carry, "active": jnp.ones(R, bool), "finite": jnp.ones(R, bool),
+            "best": jnp.full(R, -jnp.inf, dtype), "wait": jnp.zeros(R, jnp.int32),
+            "best_params": carry.params if restore else None, "stopped": jnp.full(R, -1, jnp.int32),
+            "history": {k: jnp.full((epochs, R), jnp.nan, dtype) for k in log_names}}
+    holder = type("Replicas", (), {"stop_training": False})()
+    callbacks = [_StopWhenAllStopped()] + ([ProgressBar(epochs, f"{model.name} x {R}")] if verbose else [])
+    result = {}
+
+    def set_book(b):
+        result["book"] = b
+
+    fit_loop(lambda b, epoch: ensemble_epoch(b, data, run_seeds, epoch), get_carry=lambda: result.get("book", book),
+             set_carry=set_book, model=holder, epochs=epochs, callbacks=callbacks,
+             hint=" (every replica's loss is non-finite)")
+    book = result["book"]
+    params = book["best_params"] if restore else book["carry"].params
+    history = {k: np.asarray(v) for k, v in book["history"].items()}
+    ran = int(np.max(np.nonzero(np.any(np.isfinite(history["loss"]), axis=1))[0], initial=-1)) + 1
+    return Ensemble(model, params, seeds, np.asarray(book["finite"]), np.asarray(book["stopped"]),
+                    {k: v[:ran] for k, v in history.items()})
