@@ -38,6 +38,7 @@ from physnn.training import (
     make_epoch,
     prepare_array,
 )
+from physnn.training.devices import data_parallel
 
 
 def _seed_or_fresh(seed):
@@ -230,12 +231,13 @@ class FFNN:
             scores["acc"] = accuracy(t, prediction)
         return scores
 
-    def _epoch_function(self, optimizer, n, layout, has_val):
+    def _epoch_function(self, optimizer, n, layout, has_val, parallel=None):
         def loss_fn(weights, state, xb, yb, key, lam):
             return self._loss(weights, xb, yb, lam), (state, {})
 
         def run(carry, X, t, X_val, t_val, seed, epoch_index, lam):
-            epoch = make_epoch(lambda w, s, x, y, k: loss_fn(w, s, x, y, k, lam), optimizer, n, layout)
+            epoch = make_epoch(lambda w, s, x, y, k: loss_fn(w, s, x, y, k, lam), optimizer, n, layout,
+                               parallel=parallel)
             carry, _ = epoch(carry, X, t, jax.random.fold_in(jax.random.PRNGKey(seed), epoch_index))
             scores = {f"train_{k}": v for k, v in self._scores(carry.params, X, t).items()}
             if has_val:
@@ -245,7 +247,7 @@ class FFNN:
         return flat_jit(run)
 
     def fit(self, X, t, scheduler: Scheduler, batches: int = 1, epochs: int = 100, lam: float = 0,
-            X_val=None, t_val=None, verbose: bool = True, callbacks=None) -> dict[str, np.ndarray]:
+            X_val=None, t_val=None, verbose: bool = True, callbacks=None, devices=None) -> dict[str, np.ndarray]:
         """Train with minibatch gradient descent driven by ``scheduler`` (Constant, Momentum, Adam, ...).
 
         Arguments:
@@ -256,6 +258,8 @@ class FFNN:
             verbose: show a live progress bar.
             callbacks: physnn callbacks (EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, LambdaCallback);
                 the logs they see are "train_error", "val_error", "train_acc", "val_acc".
+            devices: None, "all", a count, a list of devices or a one-axis Mesh: every minibatch split across
+                them, the weights replicated (``physnn.training.devices``; equal to one device up to rounding).
         Returns:
             dict of NumPy arrays, one value per epoch run (``epochs`` unless a callback stopped training):
             "train_errors", and "val_errors", "train_accs", "val_accs" where they apply (the errors are the
@@ -284,9 +288,10 @@ class FFNN:
         layout = course_layout(n, batches)
         optimizer = as_functional(scheduler)
 
-        signature = (repr(scheduler), n, layout, has_val)
+        parallel = data_parallel(devices)
+        signature = (repr(scheduler), n, layout, has_val, parallel and parallel.key)
         if signature not in self._compiled:
-            self._compiled = {signature: self._epoch_function(optimizer, n, layout, has_val)}
+            self._compiled = {signature: self._epoch_function(optimizer, n, layout, has_val, parallel)}
         run = self._compiled[signature]
 
         params = self.params
@@ -296,6 +301,9 @@ class FFNN:
         self._fits += 1
         lam = np.asarray(lam, X.dtype) if lam > 0 else None
         X, t, X_val, t_val, lam = jax.device_put((X, t, X_val, t_val, lam))
+        if parallel is not None:
+            X, t, X_val, t_val, lam = parallel.place((X, t, X_val, t_val, lam))
+            self.params, self.opt_state = parallel.place((self.params, self.opt_state))
 
         history = History()
         callbacks = [*check_callbacks(callbacks), history]

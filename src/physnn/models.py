@@ -51,6 +51,7 @@ from physnn.training import (
     prepare_array,
     split_params,
 )
+from physnn.training.devices import data_parallel
 from physnn.training.lbfgs import FullBatchOptimizer
 
 
@@ -422,16 +423,18 @@ class Module(WeightOwner):
             self._compiled["evaluate"] = flat_jit(evaluate)
         return self._compiled["evaluate"]
 
-    def _epoch_fn(self, n, layout, shuffle, has_val, frozen):
-        signature = ("epoch", n, layout, shuffle, has_val, frozen)
+    def _epoch_fn(self, n, layout, shuffle, has_val, frozen, parallel=None):
+        signature = ("epoch", n, layout, shuffle, has_val, frozen, parallel and parallel.key)
         if signature not in self._compiled:
             epoch = make_epoch(lambda p, s, x, y, k: self._objective(p, s, x, y, k, True),
-                               self._optimizer_fn, n, layout, shuffle, frozen)
+                               self._optimizer_fn, n, layout, shuffle, frozen, parallel)
             evaluate = self._evaluate_fn()
 
             def run(carry, x, y, x_val, y_val, seed, epoch_index):
                 carry, logs = epoch(carry, x, y, jax.random.fold_in(jax.random.PRNGKey(seed), epoch_index))
                 if has_val:
+                    if parallel is not None:
+                        x_val, y_val = jax.tree_util.tree_map(parallel.split, (x_val, y_val))
                     # (a stateful model validates from its training state, which validation does not change)
                     logs.update({f"val_{k}": v for k, v in evaluate(carry.params, carry.state,
                                                                     x_val, y_val)[0].items()})
@@ -441,7 +444,7 @@ class Module(WeightOwner):
         return self._compiled[signature]
 
     def training_plan(self, x, y, epochs=1, batch_size=None, validation_split=0.0, validation_data=None,
-                      shuffle=True, seed=None, initial_epoch=0) -> TrainingPlan:
+                      shuffle=True, seed=None, initial_epoch=0, devices=None) -> TrainingPlan:
         """What ``fit`` runs, prepared and checked as ``fit`` does (arguments as ``fit``): the data on the
         device, the compiled epoch ``run(carry, x, y, x_val, y_val, seed, epoch_index) -> (carry, logs)`` and its
         seed; the model's optimiser state is initialised. ``physnn.ensemble`` vmaps ``run`` over replicas."""
@@ -502,10 +505,17 @@ class Module(WeightOwner):
                 self.opt_state = None  # a layer's `trainable` changed since the state was made
         if self.opt_state is None:
             self.opt_state = self._optimizer_fn.init(trainable)
-        run = self._epoch_fn(n, layout, shuffle, x_val is not None, frozen)
+        parallel = data_parallel(devices)
+        if parallel is not None and self._has_stateful_layers():
+            raise ValueError("devices: data-parallel training of stateful layers is not supported (their state is "
+                             "per batch row)")
+        run = self._epoch_fn(n, layout, shuffle, x_val is not None, frozen, parallel)
 
         seed = fit_seed(self.seed, self._fits, seed)
         x, y, x_val, y_val = jax.device_put((x, y, x_val, y_val))  # (no eager programs: see DESIGN.md)
+        if parallel is not None:  # the data and the training state on every device of the mesh
+            x, y, x_val, y_val = parallel.place((x, y, x_val, y_val))
+            self.params, self.opt_state, self.state = parallel.place((self.params, self.opt_state, self.state))
         optimizer = self._optimizer_fn
 
         def start(params):
@@ -514,17 +524,20 @@ class Module(WeightOwner):
         return TrainingPlan(x, y, x_val, y_val, run, seed, layout, start)
 
     def fit(self, x, y, epochs=1, batch_size=None, validation_split=0.0, validation_data=None, shuffle=True,
-            callbacks=None, verbose=1, seed=None, initial_epoch=0) -> History:
+            callbacks=None, verbose=1, seed=None, initial_epoch=0, devices=None) -> History:
         """Train for ``epochs`` passes over (x, y) in minibatches of ``batch_size`` (the last one ragged).
 
         ``batch_size=None`` is Keras's default: the batch size an ``Input`` declared, else 32.
         ``validation_split`` holds out the last fraction of the samples (before shuffling, as Keras);
         ``validation_data=(x_val, y_val)`` gives them explicitly. ``seed`` (default: the model's) fixes the
-        shuffling and dropout, so the same seed gives the same History. Returns the ``History``.
+        shuffling and dropout, so the same seed gives the same History. ``devices`` ("all", a count, a list of
+        devices or a one-axis ``jax.sharding.Mesh``) splits every batch across those devices, the parameters
+        replicated (``physnn.training.devices``); the result equals the one-device fit up to rounding.
+        Returns the ``History``.
         Raises ``TrainingDivergedError`` naming the epoch when the loss becomes NaN or infinite.
         """
         plan = self.training_plan(x, y, epochs, batch_size, validation_split, validation_data, shuffle, seed,
-                                  initial_epoch)
+                                  initial_epoch, devices)
         x, y, x_val, y_val, run, seed = plan[:6]
         history = History()
         callbacks = [*check_callbacks(callbacks), history]

@@ -109,7 +109,8 @@ def batched_pass(fn, state: dict, X, batch_size: int):
     return state, full, rest
 
 
-def make_epoch(loss_fn, optimizer: Optimizer, n: int, layout: Layout, shuffle: bool = True, frozen: tuple = ()):
+def make_epoch(loss_fn, optimizer: Optimizer, n: int, layout: Layout, shuffle: bool = True, frozen: tuple = (),
+               parallel=None):
     """Build ``epoch(train_state, X, Y, key) -> (train_state, logs)`` (not yet jitted; callers compose and jit).
 
     Arguments:
@@ -122,6 +123,8 @@ def make_epoch(loss_fn, optimizer: Optimizer, n: int, layout: Layout, shuffle: b
         shuffle: permute the samples every epoch (without replacement).
         frozen: entries of a model's params that are not trained (see ``split_params``): no gradient is
             computed for them and they come out bit-identical.
+        parallel: None, or a ``training.devices.DataParallel``: every minibatch is split across its devices
+            along the sample axis (the parameters are replicated; XLA all-reduces the gradient).
     Returns:
         The epoch function; ``logs`` holds "loss" and each metric, averaged over samples.
     """
@@ -135,6 +138,8 @@ def make_epoch(loss_fn, optimizer: Optimizer, n: int, layout: Layout, shuffle: b
 
     def step(carry: TrainState, batch):
         xb, yb, key = batch
+        if parallel is not None:
+            xb, yb = jax.tree_util.tree_map(parallel.split, (xb, yb))
         train, fixed = split_params(carry.params, frozen) if frozen else (carry.params, {})
         (loss, aux), grads = grad_fn(train, fixed, carry.state, xb, yb, key)
         state, metrics = aux[:2]
