@@ -2,7 +2,20 @@
 
 # the Keras namespaces (from physnn import layers, models, optimizers, regularizers, losses, initializers, utils,
 # ops) and reservoir, whose Reservoir layer loads from files in any process
-from physnn import datasets, initializers, layers, losses, models, ops, optimizers, regularizers, reservoir, utils
+from physnn import (
+    datasets,
+    distributed,
+    ensemble,
+    initializers,
+    layers,
+    losses,
+    models,
+    ops,
+    optimizers,
+    regularizers,
+    reservoir,
+    utils,
+)
 from physnn.activations import ELU, LRELU, RELU, derivate, identity, sigmoid, softmax, tanh
 from physnn.callbacks import (
     Callback,
@@ -42,5 +55,6 @@ __all__ = [
     "inverse_time_decay", "layers", "load_model", "register_serializable", "reservoir", "sigmoid", "softmax",
     "step_decay", "tanh",
     # the Keras namespaces (modules)
-    "datasets", "initializers", "losses", "models", "ops", "optimizers", "regularizers", "utils",
+    "datasets", "distributed", "ensemble", "initializers", "losses", "models", "ops", "optimizers", "regularizers",
+    "utils",
 ]

@@ -54,7 +54,8 @@ def data_parallel(devices) -> DataParallel | None:
     """The ``devices`` argument of ``fit`` as a ``DataParallel`` (None: the default single device).
 
     Arguments:
-        devices: None (one device); "all" (every local device: ``jax.local_devices()``); an int k (the first k
+        devices: None (one device); "all" (every local device: ``jax.local_devices()``); "global" (every device
+            of every process after ``physnn.distributed.initialize``: ``jax.devices()``); an int k (the first k
             local devices); a list of ``jax.Device``; or a ``jax.sharding.Mesh`` with one axis.
     """
     if devices is None:
@@ -66,9 +67,10 @@ def data_parallel(devices) -> DataParallel | None:
         return DataParallel(Mesh(devices.devices, ("data",)))
     local = jax.local_devices()
     if isinstance(devices, str):
-        if devices != "all":
-            raise ValueError(f"devices must be None, 'all', a count, a list of devices or a Mesh, got {devices!r}")
-        chosen = local
+        if devices not in ("all", "global"):
+            raise ValueError(f"devices must be None, 'all', 'global', a count, a list of devices or a Mesh, got "
+                             f"{devices!r}")
+        chosen = local if devices == "all" else jax.devices()
     elif isinstance(devices, (int, np.integer)) and not isinstance(devices, bool):
         if not 1 <= devices <= len(local):
             raise ValueError(f"devices={devices}: there are {len(local)} local devices")
