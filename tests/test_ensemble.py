@@ -160,3 +160,17 @@ def test_poisson_nll_is_the_poisson_log_likelihood():
     np.testing.assert_allclose(poisson_nll(jnp.asarray(n), jnp.asarray(lam)), expected, rtol=1e-6)
     g = jax.grad(lambda lam: poisson_nll(jnp.asarray(n), lam))(jnp.asarray(lam))
     np.testing.assert_allclose(g, (1 - n / lam) / 4, rtol=1e-6)  # zero at lambda = n: the MLE
+
+
+@pytest.mark.slow
+def test_eos_replicas_experiment_band_and_pulls():
+    """100 bootstrap replicas of the EoS network: all finite, held-out RMSE ~13 MeV (energies up to 3000 MeV), the
+    pulls' width measured 0.56 (the bootstrap band is conservative on this smooth data)."""
+    from physnn.experiments.registry import get_experiment
+
+    result = get_experiment("eos_replicas")(seed=0, quick=True)
+    m = result.metrics
+    assert m["replicas"] == m["finite_replicas"] == 100
+    assert m["rmse_test"] < 25 and 0.3 < m["pull_width"] < 1.5 and abs(m["pull_mean"]) < 0.5
+    assert 0 < m["relative_band"] < 0.05
+    assert set(result.figures) == {"eos_replicas"}

@@ -381,6 +381,89 @@ def run_command(
     raise typer.Exit(_finish(results, timings, {name: exp.description}, out, f"physnn run {name}", subtitle))
 
 
+# --- sweep: an Optuna study from a TOML file ------------------------------------------------------------
+
+SWEEP_KEYS = {"objective", "n_trials", "storage", "study_name", "seed", "sampler", "direction", "pruner", "space"}
+
+
+def read_sweep_config(path: Path) -> dict:
+    """The sweep described by a TOML file: ``objective = "module:function"`` (f(params) -> value), ``n_trials``,
+    optional ``storage``, ``study_name``, ``seed``, ``sampler``, ``direction``, ``pruner`` and a ``[space]`` table
+    whose entries are ``[low, high]``, ``["log", low, high]``, ``["int", low, high]`` or ``{choices = [...]}``."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    try:
+        config = tomllib.loads(Path(path).read_text())
+    except OSError as err:
+        raise InputError(f"cannot read {path}: {err.strerror}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise InputError(f"{path} is not valid TOML: {err}") from None
+    unknown = set(config) - SWEEP_KEYS
+    if unknown:
+        raise InputError(f"{path}: unknown keys {sorted(unknown)}; valid keys are {sorted(SWEEP_KEYS)}")
+    for key in ("objective", "n_trials", "space"):
+        if key not in config:
+            raise InputError(f"{path}: missing {key!r}")
+    space = {}
+    for name, spec in config["space"].items():
+        if isinstance(spec, dict) and set(spec) == {"choices"}:
+            space[name] = list(spec["choices"])
+        elif isinstance(spec, list):
+            space[name] = tuple(spec)
+        else:
+            raise InputError(f"{path}: space.{name} must be [low, high], ['log', low, high], ['int', low, high] "
+                             "or {choices = [...]}")
+    config["space"] = space
+    return config
+
+
+def _load_objective(spec: str):
+    import importlib
+
+    module, _, name = spec.partition(":")
+    if not module or not name:
+        raise InputError(f"objective must be 'module:function', got {spec!r}")
+    sys.path.insert(0, str(Path.cwd()))  # (a module next to the config, as `python -m` would find it)
+    try:
+        function = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as err:
+        raise InputError(f"cannot load the objective {spec!r}: {err}") from None
+    if not callable(function):
+        raise InputError(f"the objective {spec!r} is not a function")
+    return function
+
+
+@app.command("sweep")
+def sweep_command(
+    config: Path = typer.Argument(..., metavar="CONFIG.toml", help="The sweep: objective, n_trials, [space], ..."),
+    out: Path = typer.Option(Path("physnn-sweep"), "--out", help="Report directory (the trials, the plot)."),
+):
+    """Run a hyperparameter sweep on Optuna: this worker's n_trials trials, in a study that other workers with
+    the same storage and study_name share; then write the study's report."""
+    from physnn.experiments.registry import Result
+    from physnn.sweep import study_figure, study_table, sweep
+
+    _use_agg()
+    settings = read_sweep_config(config)
+    objective = _load_objective(settings.pop("objective"))
+    try:
+        study = sweep(objective, **settings)
+    except ValueError as err:
+        raise InputError(str(err)) from None
+    out = _prepare_out(out)
+    done = [t for t in study.trials if t.value is not None]
+    metrics = {"trials": len(study.trials), "completed": len(done)}
+    if done:
+        metrics.update({"best_value": study.best_value, **{f"best_{k}": v for k, v in study.best_params.items()}})
+    result = Result(metrics, figures={"sweep": study_figure(study)}, tables={"trials": study_table(study)},
+                    headline="best_value" if done else "trials")
+    _print_metrics("sweep: metrics", metrics)
+    raise typer.Exit(_finish({"sweep": result}, {"sweep": 0.0}, {"sweep": f"Optuna study {study.study_name}"}, out,
+                             "physnn sweep", f"physnn sweep {config}"))
+
+
 # --- fit: the course FFNN on a CSV ---------------------------------------------------------------------
 
 

@@ -24,6 +24,7 @@ import numpy as np
 
 from physnn import _checks
 from physnn.callbacks import Callback, EarlyStopping, ProgressBar
+from physnn.schedulers import set_lr_scale
 from physnn.training import fit_loop
 
 RESAMPLINGS = ("bootstrap", "pseudodata", None)
@@ -97,7 +98,7 @@ class _StopWhenAllStopped(Callback):
 def fit_replicas(model, x, y, replicas: int = 100, resample="bootstrap", sigma=None, seed: int = 0,
                  early_stopping: EarlyStopping | None = None, epochs: int = 1, batch_size=None,
                  validation_split: float = 0.0, validation_data=None, shuffle: bool = True,
-                 verbose: int = 0) -> Ensemble:
+                 learning_rate_scales=None, verbose: int = 0) -> Ensemble:
     """Train ``replicas`` copies of the compiled ``model`` together, each from its own initialisation (seed
     ``seed + r``) on its own resampled data, in one vmapped program per epoch.
 
@@ -112,6 +113,9 @@ def fit_replicas(model, x, y, replicas: int = 100, resample="bootstrap", sigma=N
             min_delta, restore_best_weights as in ``fit``).
         epochs, batch_size, validation_split, validation_data, shuffle: as in ``fit``, for every replica
             (``validation_split`` holds out the last fraction of each replica's data).
+        learning_rate_scales: None, or R factors > 0: replica r trains with the compiled optimiser's learning
+            rate times factor r (the optimiser state's ``scale``, as ReduceLROnPlateau sets it): R learning
+            rates in one program (``physnn.sweep`` evaluates learning-rate trials this way).
         verbose: 1 for a progress bar.
 
     Returns:
@@ -136,7 +140,13 @@ def fit_replicas(model, x, y, replicas: int = 100, resample="bootstrap", sigma=N
     stack = lambda *a: jnp.stack(a)  # noqa: E731
     data = jax.tree_util.tree_map(stack, *[(p.x, p.y, p.x_val, p.y_val) for p in plans])
     run_seeds = jnp.asarray([p.seed for p in plans])
-    carry = jax.tree_util.tree_map(stack, *[plans[0].start(model.initial_params(s)) for s in seeds])
+    starts = [plans[0].start(model.initial_params(s)) for s in seeds]
+    if learning_rate_scales is not None:
+        scales = np.asarray(learning_rate_scales, np.float64)
+        if scales.shape != (replicas,) or not np.all(np.isfinite(scales)) or np.any(scales <= 0):
+            raise ValueError(f"learning_rate_scales must be {replicas} finite numbers > 0, got shape {scales.shape}")
+        starts = [c._replace(opt_state=set_lr_scale(c.opt_state, float(f))) for c, f in zip(starts, scales)]
+    carry = jax.tree_util.tree_map(stack, *starts)
 
     es = early_stopping
     monitor = es.monitor if es else "loss"
