@@ -18,6 +18,8 @@ Resampling (replica r draws from ``numpy.random.default_rng((seed, r))``):
 
 from __future__ import annotations
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -90,6 +92,8 @@ class Ensemble:
 
 
 class _StopWhenAllStopped(Callback):
+    reads_logs_only = True  # (the fit loop may queue the next epoch before it runs)
+
     def on_epoch_end(self, epoch, logs):
         if logs["active_replicas"] == 0:
             self.model.stop_training = True
@@ -166,7 +170,7 @@ def fit_replicas(model, x, y, replicas: int = 100, resample="bootstrap", sigma=N
         return jax.tree_util.tree_map(
             lambda a, b: jnp.where(mask.reshape(mask.shape + (1,) * (a.ndim - 1)), a, b), new, old)
 
-    @jax.jit
+    @partial(jax.jit, donate_argnums=0)  # (the book's history buffers are updated in place)
     def ensemble_epoch(book, data, run_seeds, epoch):
         new, logs = replica_epoch(book["carry"], *data, run_seeds, epoch)
         finite = jnp.all(jnp.stack([jnp.isfinite(v) for v in logs.values()]), axis=0)

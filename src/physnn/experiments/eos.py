@@ -117,7 +117,7 @@ def eos_replicas(seed: int = 0, quick: bool = False, epochs: int | None = None) 
                                Dense(1)], seed=seed).compile(physnn.optimizers.Adam(learning_rate=ETA), "mse")
     start = time.perf_counter()
     ensemble = fit_replicas(model, X[train], T[train], replicas=replicas, resample="bootstrap", seed=seed,
-                            epochs=epochs, batch_size=len(train))
+                            epochs=epochs, batch_size=len(train), shuffle=False)  # (one full batch)
     seconds = time.perf_counter() - start
     grid = np.linspace(density.min(), density.max(), 300)
     members = ensemble.members(((grid - x_mean) / x_std)[:, None])[:, :, 0] * y_std + y_mean

@@ -22,7 +22,8 @@ import numpy as np
 
 from physnn.callbacks import Callback, History, ProgressBar, run_callbacks
 
-# Callbacks that only read the logs: the next epoch may be queued before they run.
+# Callbacks that only read the logs: the next epoch may be queued before they run (a callback class may also
+# declare ``reads_logs_only = True``: it reads the logs and may set stop_training, and changes nothing else).
 PASSIVE_CALLBACKS = (History, ProgressBar)
 
 
@@ -76,7 +77,7 @@ def fit_loop(run_epoch: Callable, *, get_carry: Callable, set_carry: Callable, m
     Raises:
         TrainingDivergedError when an epoch's logs are not finite (the model keeps the epoch before).
     """
-    queue = all(isinstance(c, PASSIVE_CALLBACKS) for c in callbacks)
+    queue = all(isinstance(c, PASSIVE_CALLBACKS) or getattr(c, "reads_logs_only", False) for c in callbacks)
     for callback in callbacks:
         callback.set_model(model)
     model.stop_training = False
