@@ -18,8 +18,6 @@ Resampling (replica r draws from ``numpy.random.default_rng((seed, r))``):
 
 from __future__ import annotations
 
-from functools import partial
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -170,7 +168,7 @@ def fit_replicas(model, x, y, replicas: int = 100, resample="bootstrap", sigma=N
         return jax.tree_util.tree_map(
             lambda a, b: jnp.where(mask.reshape(mask.shape + (1,) * (a.ndim - 1)), a, b), new, old)
 
-    @partial(jax.jit, donate_argnums=0)  # (the book's history buffers are updated in place)
+    @jax.jit  # (not donating the book: the fit loop may queue the next epoch on a book it still returns)
     def ensemble_epoch(book, data, run_seeds, epoch):
         new, logs = replica_epoch(book["carry"], *data, run_seeds, epoch)
         finite = jnp.all(jnp.stack([jnp.isfinite(v) for v in logs.values()]), axis=0)
