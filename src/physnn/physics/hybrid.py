@@ -59,8 +59,12 @@ class HybridModel:
         l2: weight of an L2 penalty sum W^2 on G's weights (0 = none).
 
     Example:
-        >>> model = HybridModel(lambda t: np.cos(t), hidden=(32, 32)).fit(t, x, epochs=2000, seed=0)
-        >>> model.predict(t_new)
+        >>> import numpy as np
+        >>> t = np.linspace(0.0, 10.0, 200)
+        >>> x = np.cos(t) + 0.1 * np.sin(3.0 * t)       # the physics rho(t) = cos t misses a small term
+        >>> model = HybridModel(lambda t: np.cos(t), hidden=(16,)).fit(t, x, epochs=300, seed=0)
+        >>> model.predict(np.array([10.5, 11.0])).shape
+        (2,)
     """
 
     def __init__(self, physics_fn: Callable | None = None, hidden: Sequence[int] = (32, 32),

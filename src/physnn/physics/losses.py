@@ -128,8 +128,13 @@ class PhysicsGuidedLoss:
     signature accepts them. ``loss.as_cost()`` gives the course's cost-closure form.
 
     Example:
+        >>> import jax.numpy as jnp
         >>> loss = PhysicsGuidedLoss("mse", lam_phy=0.1,
         ...                          physics=[lambda y, x: normalization_penalty(y, x)])
+        >>> x = jnp.linspace(0.0, 1.0, 101)[:, None]
+        >>> psi = jnp.sqrt(2.0) * jnp.sin(jnp.pi * x)    # normalised: the penalty vanishes, only the mse is left
+        >>> round(float(loss(psi + 0.1, psi, x=x)), 4)
+        0.01
     """
 
     def __init__(self, data_loss: str | Callable = "mse", lam: float = 0.0, regularizer=None,
