@@ -52,6 +52,39 @@ class History(Callback):
     def __repr__(self):
         return f"History(epochs={len(self.epoch)}, keys={list(self.history)})"
 
+    def _repr_html_(self):
+        """In a notebook: the first and last epochs' logs as an HTML table."""
+        from physnn._notebook import html_table
+
+        names = list(self.history)
+        shown = sorted({0, 1, len(self.epoch) - 2, len(self.epoch) - 1} & set(range(len(self.epoch))))
+        rows = [[self.epoch[i] + 1] + [f"{self.history[k][i]:.4g}" for k in names] for i in shown]
+        return html_table(["epoch", *names], rows, caption=f"History: {len(self.epoch)} epochs")
+
+    def plot(self, keys=None, ax=None, logy: bool | None = None):
+        """The curves of ``keys`` (default: every logged quantity, a val_ curve dashed in its training curve's
+        colour) against the epoch, on ``ax`` (default: a new figure). Losses on a log axis unless ``logy`` is
+        False. Returns the matplotlib Axes."""
+        import matplotlib.pyplot as plt
+
+        keys = list(self.history) if keys is None else list(keys)
+        unknown = [k for k in keys if k not in self.history]
+        if unknown:
+            raise ValueError(f"History.plot: {unknown} not logged; logged are {list(self.history)}")
+        if ax is None:
+            ax = plt.figure(figsize=(6, 3.6)).add_subplot()
+        epochs = [e + 1 for e in self.epoch]
+        colours = {}
+        for key in keys:
+            base = key[4:] if key.startswith("val_") else key
+            colour = colours.setdefault(base, f"C{len(colours)}")
+            ax.plot(epochs, self.history[key], color=colour, ls="--" if key.startswith("val_") else "-", label=key)
+        if logy if logy is not None else all("loss" in k for k in keys):
+            ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.legend(fontsize=8)
+        return ax
+
 
 def _mode_sign(monitor: str, mode: str) -> float:
     """+1 when larger is better, -1 when smaller is better."""
@@ -221,6 +254,14 @@ class ProgressBar(Callback):
         self.epochs, self.description = epochs, description
 
     def on_train_begin(self, logs=None):
+        from physnn._notebook import OutputLine, in_notebook
+
+        self.line = None
+        if in_notebook():  # one output line replaced in place (rich's live display needs ipywidgets there)
+            import time
+
+            self.line, self.start = OutputLine(f"{self.description}: 0/{self.epochs}"), time.perf_counter()
+            return
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -230,10 +271,18 @@ class ProgressBar(Callback):
 
     def on_epoch_end(self, epoch, logs):
         text = "  ".join(f"{k} {v:.4g}" for k, v in logs.items())
+        if self.line is not None:
+            import time
+
+            done = int(30 * (epoch + 1) / self.epochs)
+            self.line.update(f"{self.description} [{'#' * done}{'.' * (30 - done)}] {epoch + 1}/{self.epochs} "
+                             f"{time.perf_counter() - self.start:.1f} s  {text}")
+            return
         self.progress.update(self.task, completed=epoch + 1, logs=text)
 
     def on_train_end(self, logs=None):
-        self.progress.stop()
+        if self.line is None:
+            self.progress.stop()
 
 
 def run_callbacks(callbacks, hook: str, *args):

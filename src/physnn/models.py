@@ -26,6 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from physnn import _cache, _checks, initializers, saving, utils
+from physnn._notebook import html_table, in_notebook
 from physnn.activations import sigmoid, softmax
 from physnn.callbacks import History, ProgressBar
 from physnn.costs import accepted_kwargs, as_loss, call_loss
@@ -322,16 +323,8 @@ class Module(WeightOwner):
     def summary(self, print_fn=print) -> str:
         """Print (and return) a table of layers, output shapes and parameter counts, as Keras does. Before the
         model is built it prints what is known (the layers, with "?" shapes and "0 (unbuilt)" counts), as
-        Keras 3 does."""
-        rows = [("Layer (type)", "Output Shape", "Param #")]
-        if not self.built:
-            for layer in self._known_layers():
-                rows.append((f"{layer.name} ({type(layer).__name__})", "?", "0 (unbuilt)"))
-        for name, (layer, shape) in (self._layers.items() if self.built else ()):
-            if layer not in self.layers:  # (a model's own add_weight weights: counted in the totals below)
-                continue
-            count = sum(int(np.prod(p.shape)) for p in jax.tree_util.tree_leaves(self.params.get(name, {})))
-            rows.append((f"{name} ({type(layer).__name__})", str((self.batch_size, *shape)), f"{count:,}"))
+        Keras 3 does. In a Jupyter notebook (``print_fn`` left as ``print``) it shows an HTML table."""
+        rows = [self._summary_header, *self._summary_rows()]
         widths = [max(len(r[i]) for r in rows) + 2 for i in range(3)]
         line = "-" * sum(widths)
         text = [f'Model: "{self.name}"', line]
@@ -345,9 +338,34 @@ class Module(WeightOwner):
         text += [line, f"Total params: {total:,}", f"Trainable params: {total - frozen:,}",
                  f"Non-trainable params: {frozen:,}"]
         out = "\n".join(text)
-        if print_fn:
+        if print_fn is print and in_notebook():  # in Jupyter: an HTML table
+            from IPython.display import HTML, display
+
+            display(HTML(html_table(rows[0], rows[1:], caption=f'Model: "{self.name}"', footer=text[-3:])))
+        elif print_fn:
             print_fn(out)
         return out
+
+    _summary_header = ("Layer (type)", "Output Shape", "Param #")
+
+    def _summary_rows(self) -> list[tuple[str, str, str]]:
+        """The summary's rows: layer (type), output shape, parameter count."""
+        rows = []
+        if not self.built:
+            for layer in self._known_layers():
+                rows.append((f"{layer.name} ({type(layer).__name__})", "?", "0 (unbuilt)"))
+        for name, (layer, shape) in (self._layers.items() if self.built else ()):
+            if layer not in self.layers:  # (a model's own add_weight weights: counted in the totals below)
+                continue
+            count = sum(int(np.prod(p.shape)) for p in jax.tree_util.tree_leaves(self.params.get(name, {})))
+            rows.append((f"{name} ({type(layer).__name__})", str((self.batch_size, *shape)), f"{count:,}"))
+        return rows
+
+    def _repr_html_(self):
+        """A model as the last expression of a notebook cell: its summary as an HTML table."""
+        text = self.summary(print_fn=None).splitlines()
+        return html_table(self._summary_header, self._summary_rows(), caption=f'Model: "{self.name}"',
+                          footer=text[-3:])
 
     # --- compile / fit / evaluate / predict ----------------------------------------------------------
 
