@@ -3,8 +3,10 @@ the data, in one vmapped compiled program (the NNPDF way of quoting an uncertain
 replicas' predictions).
 
 Every replica runs the model's own compiled epoch (``Module.training_plan``, the epoch ``fit`` runs), vmapped
-over the replica axis, inside the one fit loop. Replica r is exactly the model fitted alone with seed
-``ensemble.seeds[r]`` on ``replica_data(x, y, r, ...)``; each has its own optimiser state, data and
+over the replica axis, inside the one fit loop. Replica r is the model fitted alone with seed
+``ensemble.seeds[r]`` on ``replica_data(x, y, r, ...)``, up to floating-point rounding (vmapped arithmetic rounds
+differently; over thousands of epochs a chaotic fit can drift apart from its solo run in float32, as two solo runs
+on different machines can); each has its own optimiser state, data and
 early-stopping bookkeeping, and a replica whose loss turns non-finite stops alone, keeping its last finite
 parameters, and is left out of the ensemble's predictions.
 
