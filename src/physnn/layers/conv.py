@@ -116,8 +116,9 @@ class Conv1D(_Conv):
         padding: "valid" or "same".
         activation: name, callable or None.
         use_bias: add a bias per filter.
-        kernel_initializer ("glorot_uniform"), bias_initializer ("zeros"), kernel_regularizer,
-            bias_regularizer, activity_regularizer: as ``Dense``.
+
+    The weight arguments kernel_initializer ("glorot_uniform"), bias_initializer ("zeros"), kernel_regularizer,
+    bias_regularizer and activity_regularizer are as ``Dense``'s.
 
     Parameters ``kernel`` [k, channels, filters] and ``bias`` [filters]; count k * channels * filters + filters.
     """

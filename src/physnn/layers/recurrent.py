@@ -144,9 +144,10 @@ class SimpleRNN(_Recurrent):
         stateful: carry the last h to the next batch (see the module docstring).
         use_bias: add b.
         go_backwards: process the sequence from the last step to the first.
-        kernel_initializer ("glorot_uniform"), recurrent_initializer ("orthogonal"), bias_initializer
-            ("zeros"), kernel_regularizer, recurrent_regularizer, bias_regularizer, activity_regularizer:
-            Keras's weight arguments (see ``Dense``).
+
+    Keras's weight arguments kernel_initializer ("glorot_uniform"), recurrent_initializer ("orthogonal"),
+    bias_initializer ("zeros"), kernel_regularizer, recurrent_regularizer, bias_regularizer and
+    activity_regularizer are as ``Dense``'s.
 
     Parameters ``kernel`` W [m, n], ``recurrent_kernel`` U [n, n], ``bias`` b [n]; count m n + n^2 + n.
     """

@@ -124,9 +124,9 @@ def ridge_solve(gram, zy, ridge: float, dtype="float64", owner: str = "ridge_sol
         X [D, n_out] as float64.
 
     Raises:
-        ValueError when G + β I is not positive definite in ``dtype`` or its estimated reciprocal condition
-        number (LAPACK ``pocon``, on the diagonally scaled matrix) is below the machine epsilon of ``dtype``
-        (condition number above 1/eps): the solution would carry no correct digit.
+        ValueError: when G + β I is not positive definite in ``dtype`` or its estimated reciprocal condition
+            number (LAPACK ``pocon``, on the diagonally scaled matrix) is below the machine epsilon of ``dtype``
+            (condition number above 1/eps): the solution would carry no correct digit.
     """
     from scipy.linalg import lapack
 
@@ -274,7 +274,7 @@ class ESN:
         Arguments:
             u: inputs [T, n_in].
             y: targets [T, n_out] (y[t] the output wanted after seeing u[0..t]; a one-step-ahead forecaster
-               has y[t] = u[t + 1]).
+                has y[t] = u[t + 1]).
             warmup: washout, the first steps whose states are discarded (int, 0 <= warmup < T).
 
         Returns:
@@ -323,8 +323,8 @@ class ESN:
         return xs
 
     def predict(self, u) -> np.ndarray:
-        """Teacher-forced outputs y(t) = W_out [1; u(t); x(t)] [T, n_out] for inputs u [T, n_in], starting from
-        the carried state (the end of ``fit`` or of the last ``predict``, zero after ``reset``)."""
+        """Teacher-forced outputs y(t) = W_out (1, u(t), x(t)), shape [T, n_out], for inputs u [T, n_in], starting
+        from the carried state (the end of ``fit`` or of the last ``predict``, zero after ``reset``)."""
         self._require_fit("predict")
         u = _series(u, "u", "[T, n_in]", features=self.n_inputs, what="ESN.predict")
         with self._x64():

@@ -99,7 +99,7 @@ def reservoir_matrices(units: int, n_inputs: int, spectral_radius: float = 1.25,
         W [N, N] float64 with max |λ(W)| = ρ, W_in [N, 1 + n_in] float64 (column 0 multiplies the constant 1).
 
     Raises:
-        ValueError if W has no non-zero eigenvalue (too few units for the density).
+        ValueError: if W has no non-zero eigenvalue (too few units for the density).
     """
     rng = np.random.default_rng((seed, 0))
     values = rng.uniform(-1.0, 1.0, (units, units))
