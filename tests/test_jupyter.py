@@ -37,6 +37,7 @@ def test_fit_summary_history_and_figures_render_in_a_notebook(tmp_path, monkeypa
     assert "25/25" in line and "val_loss" in line
     summary = [o for o in outputs[2] if "text/html" in o.get("data", {})]
     assert summary and "<table>" in summary[0]["data"]["text/html"] and "dense" in summary[0]["data"]["text/html"]
+    assert not [o for o in outputs[2] if o.output_type == "execute_result"]  # the table only, no returned text
     assert "<table>" in outputs[3][0]["data"]["text/html"] and "val_loss" in outputs[3][0]["data"]["text/html"]
     assert any("image/png" in o.get("data", {}) for o in outputs[4])
     assert any("image/png" in o.get("data", {}) for o in outputs[5])

@@ -323,7 +323,8 @@ class Module(WeightOwner):
     def summary(self, print_fn=print) -> str:
         """Print (and return) a table of layers, output shapes and parameter counts, as Keras does. Before the
         model is built it prints what is known (the layers, with "?" shapes and "0 (unbuilt)" counts), as
-        Keras 3 does. In a Jupyter notebook (``print_fn`` left as ``print``) it shows an HTML table."""
+        Keras 3 does. In a Jupyter notebook (``print_fn`` left as ``print``) it shows an HTML table instead and
+        returns None."""
         rows = [self._summary_header, *self._summary_rows()]
         widths = [max(len(r[i]) for r in rows) + 2 for i in range(3)]
         line = "-" * sum(widths)
@@ -342,7 +343,8 @@ class Module(WeightOwner):
             from IPython.display import HTML, display
 
             display(HTML(html_table(rows[0], rows[1:], caption=f'Model: "{self.name}"', footer=text[-3:])))
-        elif print_fn:
+            return None  # (as Keras: nothing more shows under the table when summary() ends a cell)
+        if print_fn:
             print_fn(out)
         return out
 
