@@ -71,7 +71,10 @@ def all_experiments(errors: dict[str, Exception] | None = None) -> dict[str, Exp
             if errors is None:
                 raise
             errors[module] = err
-    return dict(_REGISTRY)
+    # in the modules' tour order whatever order they were imported in (within a module: registration order)
+    rank = {f"physnn.experiments.{m}": i for i, m in enumerate(EXPERIMENT_MODULES)}
+    ordered = sorted(_REGISTRY.items(), key=lambda item: rank.get(item[1].fn.__module__, len(rank)))
+    return dict(ordered)
 
 
 def get_experiment(name: str) -> Experiment:
