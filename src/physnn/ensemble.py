@@ -185,10 +185,12 @@ def fit_replicas(model, x, y, replicas: int = 100, resample="bootstrap", sigma=N
                 "best": jnp.where(improved, score, book["best"]), "wait": wait,
                 "best_params": where(improved, carry.params, book["best_params"]) if restore else None,
                 "stopped": jnp.where(stop, epoch, book["stopped"]), "history": history}
-        summary = {"loss": jnp.sum(jnp.where(moving, logs["loss"], 0.0)) / jnp.maximum(jnp.sum(moving), 1),
-                   "active_replicas": jnp.sum(book["active"])}
+        def moving_mean(v):  # the mean over the replicas that trained this epoch
+            return jnp.sum(jnp.where(moving, v, 0.0)) / jnp.maximum(jnp.sum(moving), 1)
+
+        summary = {"loss": moving_mean(logs["loss"]), "active_replicas": jnp.sum(book["active"])}
         if has_val:
-            summary["val_loss"] = jnp.sum(jnp.where(moving, logs["val_loss"], 0.0)) / jnp.maximum(jnp.sum(moving), 1)
+            summary["val_loss"] = moving_mean(logs["val_loss"])
         return book, summary
 
     dtype = jax.tree_util.tree_leaves(carry.params)[0].dtype

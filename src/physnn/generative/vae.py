@@ -190,7 +190,7 @@ class VAE(Autoencoder):
     def kl_per_dimension(self, x) -> np.ndarray:
         """The mean over x of KL(q(z_j | x) || N(0, 1)) for each latent dimension j, in nats: [latent_dim]."""
         mu, log_var = self.posterior(x)
-        return np.mean(-0.5 * (1.0 + log_var - mu**2 - np.exp(log_var)), axis=0)
+        return np.mean(np.asarray(_kl_terms(mu, log_var)), axis=0)
 
     def collapsed_dimensions(self, x, threshold: float = 0.01) -> list[int]:
         """The latent dimensions whose mean KL on x is below ``threshold`` nats: their posterior is the prior, so
