@@ -54,3 +54,32 @@ def test_docs_build_strict(tmp_path):
     for stem in notebooks:
         assert (site / "notebooks" / stem / "index.html").is_file(), f"notebook {stem} not rendered"
         assert f'href="{stem}/"' in listing, f"notebooks page does not link {stem}"
+
+
+def _hooks():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("docs_hooks", ROOT / "docs" / "hooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_docs_pages_include_the_readme_instead_of_copying_it():
+    """The pages that show README text include it at build time (docs/hooks.py): every include resolves to the
+    README's current text, and a missing section stops the build instead of leaving a stale copy."""
+    hooks = _hooks()
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    trust = hooks.include((ROOT / "docs" / "trust.md").read_text(encoding="utf-8"), ROOT, "trust.md")
+    model_files = readme.split("### Model files\n", 1)[1].split("\n### ", 1)[0].strip()
+    assert "## Model files\n" in trust and model_files in trust
+    keras = hooks.include((ROOT / "docs" / "course-keras.md").read_text(encoding="utf-8"), ROOT, "course-keras.md")
+    assert "\n## The course's code on physnn: what differs\n" in keras and "<!--" not in keras
+    bench = hooks.include((ROOT / "docs" / "benchmarks.md").read_text(encoding="utf-8"), ROOT, "benchmarks.md")
+    assert (ROOT / "benchmarks" / "README.md").read_text(encoding="utf-8").split("\n", 1)[1].strip() in bench
+    with pytest.raises(ValueError, match="no section 'Not a section'"):
+        hooks.include("<!-- include README.md#Not a section -->", ROOT, "page.md")
+    with pytest.raises(ValueError, match="no such file"):
+        hooks.include("<!-- include MISSING.md -->", ROOT, "page.md")
+    for page in (ROOT / "docs").glob("*.md"):
+        assert "A copy of" not in page.read_text(encoding="utf-8"), f"{page.name} still holds a copied text"
