@@ -39,6 +39,21 @@ def test_tpe_finds_the_minimum_of_a_quadratic():
     assert abs(study.best_params["x"] - 0.3) < 0.1
 
 
+def test_tpe_startup_trials_are_random_then_the_model_concentrates():
+    """``startup_trials``: TPE's random first trials (Optuna's n_startup_trials); after them the trials gather
+    around the minimum, so a short sweep with few startup trials ends nearer it than an all-random one."""
+    def distances(startup):
+        study = sweep(lambda p: (p["x"] - 0.3) ** 2, 20, space={"x": (-2.0, 2.0)}, seed=0, startup_trials=startup)
+        return np.abs(np.array([t.params["x"] for t in study.trials]) - 0.3)
+
+    few, all_random = distances(4), distances(20)
+    np.testing.assert_array_equal(few[:4], all_random[:4])  # the same seeded random start
+    assert not np.array_equal(few[4:], all_random[4:])  # then TPE's model draws
+    assert np.median(few[10:]) < 0.7 * np.median(all_random[10:])
+    with pytest.raises(ValueError, match="startup_trials"):
+        sweep(lambda p: p["x"], 2, space={"x": (0.0, 1.0)}, startup_trials=-1)
+
+
 def _data():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(128, 4)).astype(np.float32)

@@ -383,12 +383,14 @@ def run_command(
 
 # --- sweep: an Optuna study from a TOML file ------------------------------------------------------------
 
-SWEEP_KEYS = {"objective", "n_trials", "storage", "study_name", "seed", "sampler", "direction", "pruner", "space"}
+SWEEP_KEYS = {"objective", "n_trials", "storage", "study_name", "seed", "sampler", "direction", "pruner", "space",
+              "startup_trials"}
 
 
 def read_sweep_config(path: Path) -> dict:
     """The sweep described by a TOML file: ``objective = "module:function"`` (f(params) -> value), ``n_trials``,
-    optional ``storage``, ``study_name``, ``seed``, ``sampler``, ``direction``, ``pruner`` and a ``[space]`` table
+    optional ``storage``, ``study_name``, ``seed``, ``sampler``, ``direction``, ``pruner``, ``startup_trials`` and a
+    ``[space]`` table
     whose entries are ``[low, high]``, ``["log", low, high]``, ``["int", low, high]`` or ``{choices = [...]}``."""
     try:
         import tomllib

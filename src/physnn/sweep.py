@@ -83,7 +83,7 @@ def suggest(trial, space: dict) -> dict:
 
 def sweep(objective, n_trials: int, space: dict | None = None, storage=None, study_name: str | None = None,
           seed: int | None = None, sampler: str = "tpe", direction: str = "minimize", pruner="median",
-          batch: int = 1, load_if_exists: bool = True):
+          batch: int = 1, load_if_exists: bool = True, startup_trials: int = 10):
     """Run ``n_trials`` trials of ``objective`` in an Optuna study and return the study (``study.best_params``,
     ``study.trials_dataframe()``).
 
@@ -100,10 +100,13 @@ def sweep(objective, n_trials: int, space: dict | None = None, storage=None, stu
         pruner: "median" (stop a trial whose reported value is worse than the median of earlier trials at the
             same epoch; see ``PruningCallback``) or None.
         batch: trials asked and evaluated together (needs ``space``).
+        startup_trials: TPE's first trials, drawn at random before its density model takes over (Optuna's
+            ``n_startup_trials``, default 10); a short sweep may want fewer. Ignored by "random".
     """
     optuna = _optuna()
     n_trials = _checks.count("n_trials", n_trials)
     batch = _checks.count("batch", batch)
+    startup_trials = _checks.count("startup_trials", startup_trials, minimum=0)
     if sampler not in SAMPLERS:
         raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
     if pruner not in PRUNERS:
@@ -118,7 +121,8 @@ def sweep(objective, n_trials: int, space: dict | None = None, storage=None, stu
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
         storage=storage, study_name=study_name, direction=direction, load_if_exists=load_if_exists,
-        sampler=optuna.samplers.TPESampler(seed=seed) if sampler == "tpe" else optuna.samplers.RandomSampler(seed),
+        sampler=(optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup_trials) if sampler == "tpe"
+                 else optuna.samplers.RandomSampler(seed)),
         pruner=optuna.pruners.MedianPruner() if pruner == "median" else optuna.pruners.NopPruner())
     if space is None:
         study.optimize(objective, n_trials=n_trials)
