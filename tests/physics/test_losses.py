@@ -143,3 +143,34 @@ def test_as_cost_plugs_into_the_course_ffnn_which_passes_x_and_params():
     by_hand = float(loss(y, model.feed_forward(x), x=x, params=model.weights))
     assert history["train_errors"][-1] == pytest.approx(by_hand, rel=1e-5)
     assert history["train_errors"][-1] < history["train_errors"][0]
+
+
+
+def test_a_physics_term_on_its_own_collocation_points_in_a_keras_style_fit():
+    """A loss that takes ``params`` evaluates the model wherever the physics needs it (``model.apply(params,
+    grid)``), not only on the minibatch: here the normalisation integral of psi^2 over 101 points of the box
+    [0, 2], asked to be 1.5, is trained in batches of 4 of 12 samples whose data term is switched off. The fit
+    moves the integral from its initial value to 1.5, so the gradient flows through the grid evaluation."""
+    import physnn
+    from physnn.layers import Dense, Input
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 2, (12, 1)).astype(np.float32)
+    y = np.sin(np.pi * x).astype(np.float32)
+    grid = jnp.linspace(0.0, 2.0, 101)[:, None]
+    model = physnn.Sequential([Input((1,)), Dense(32, activation="tanh"), Dense(1)], seed=0)
+
+    def norm(params):
+        return jnp.trapezoid(model.apply(params, grid)[:, 0] ** 2, grid[:, 0])
+
+    def loss(y_true, y_pred, params):
+        return 0.0 * jnp.mean((y_true - y_pred) ** 2) + (norm(params) - 1.5) ** 2
+
+    model.compile(optimizer=physnn.optimizers.Adam(0.01), loss=loss)
+    model.build((1,))
+    before = float(norm(model.params))
+    model.fit(x, y, epochs=100, batch_size=4, verbose=0)
+    psi = model.predict(np.asarray(grid))[:, 0]
+    after = float(np.trapezoid(psi ** 2, np.asarray(grid)[:, 0]))
+    assert abs(before - 1.5) > 0.3
+    assert abs(after - 1.5) < 0.01
