@@ -27,7 +27,7 @@ import numpy as np
 from physnn import _checks
 from physnn.callbacks import Callback, EarlyStopping, ProgressBar
 from physnn.schedulers import set_lr_scale
-from physnn.training import fit_loop
+from physnn.training import fit_loop, flat_jit
 
 RESAMPLINGS = ("bootstrap", "pseudodata", None)
 
@@ -141,16 +141,19 @@ def fit_replicas(model, x, y, replicas: int = 100, resample="bootstrap", sigma=N
     if model.state:
         raise ValueError("fit_replicas does not take models with stateful layers (their state is per batch)")
     run, has_val = plans[0].run, plans[0].x_val is not None
-    stack = lambda *a: jnp.stack(a)  # noqa: E731
-    data = jax.tree_util.tree_map(stack, *[(p.x, p.y, p.x_val, p.y_val) for p in plans])
+
+    def stack(*arrays):  # on the host, then one transfer: no eager device program per array shape
+        return np.stack([np.asarray(a) for a in arrays])
+
+    data = jax.device_put(jax.tree_util.tree_map(stack, *[(p.x, p.y, p.x_val, p.y_val) for p in plans]))
     run_seeds = jnp.asarray([p.seed for p in plans])
-    starts = [plans[0].start(model.initial_params(s)) for s in seeds]
+    initial = jax.device_put(jax.tree_util.tree_map(stack, *[model.initial_params(s) for s in seeds]))
+    carry = flat_jit(jax.vmap(plans[0].start))(initial)  # every replica's optimiser state in one program
     if learning_rate_scales is not None:
         scales = np.asarray(learning_rate_scales, np.float64)
         if scales.shape != (replicas,) or not np.all(np.isfinite(scales)) or np.any(scales <= 0):
             raise ValueError(f"learning_rate_scales must be {replicas} finite numbers > 0, got shape {scales.shape}")
-        starts = [c._replace(opt_state=set_lr_scale(c.opt_state, float(f))) for c, f in zip(starts, scales)]
-    carry = jax.tree_util.tree_map(stack, *starts)
+        carry = carry._replace(opt_state=set_lr_scale(carry.opt_state, scales))
 
     es = early_stopping
     monitor = es.monitor if es else "loss"

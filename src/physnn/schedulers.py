@@ -490,9 +490,11 @@ def get_lr_scale(state) -> float:
     return float(found[0]["scale"])
 
 
-def set_lr_scale(state, value: float):
-    """``state`` with every learning-rate scale set to ``value`` (same dtype: the compiled update is reused)."""
-    get_lr_scale(state)  # raises when there is none
+def set_lr_scale(state, value):
+    """``state`` with every learning-rate scale set to ``value`` (same dtype: the compiled update is reused);
+    ``value`` may be an array, one factor per member of a stacked (vmapped) state."""
+    if not _scaled_states(state):
+        get_lr_scale(state)  # raises, naming the state
     if isinstance(state, PartitionState):
         return PartitionState({k: set_lr_scale(s, value) if _scaled_states(s) else s
                                for k, s in state.states.items()})
