@@ -390,8 +390,8 @@ SWEEP_KEYS = {"objective", "n_trials", "storage", "study_name", "seed", "sampler
 def read_sweep_config(path: Path) -> dict:
     """The sweep described by a TOML file: ``objective = "module:function"`` (f(params) -> value), ``n_trials``,
     optional ``storage``, ``study_name``, ``seed``, ``sampler``, ``direction``, ``pruner``, ``startup_trials`` and a
-    ``[space]`` table
-    whose entries are ``[low, high]``, ``["log", low, high]``, ``["int", low, high]`` or ``{choices = [...]}``."""
+    ``[space]`` table whose entries are ``[low, high]``, ``["log", low, high]``, ``["int", low, high]`` or
+    ``{choices = [...]}``."""
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
