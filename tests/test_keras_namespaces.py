@@ -483,13 +483,20 @@ def test_keras_s_schedules_are_physnn_s():
     exponential = optimizers.schedules.ExponentialDecay(0.1, decay_steps=4, decay_rate=0.5)
     stairs = optimizers.schedules.ExponentialDecay(0.1, decay_steps=4, decay_rate=0.5, staircase=True)
     inverse = optimizers.schedules.InverseTimeDecay(0.1, decay_steps=4, decay_rate=0.5)
+    polynomial = optimizers.schedules.PolynomialDecay(0.1, decay_steps=4, power=2.0)  # Keras's end: 1e-4
     for t in (0, 3, 4, 9):
         assert float(exponential(t)) == pytest.approx(0.1 * 0.5 ** (t / 4), rel=1e-6)
         assert float(stairs(t)) == pytest.approx(0.1 * 0.5 ** (t // 4), rel=1e-6)
         assert float(inverse(t)) == pytest.approx(0.1 / (1 + 0.5 * t / 4), rel=1e-6)
+        assert float(polynomial(t)) == pytest.approx((0.1 - 1e-4) * (1 - min(t, 4) / 4) ** 2 + 1e-4, rel=1e-6)
     assert exponential.physnn_schedule["name"] == "exponential_decay"  # storable in a model file
     with pytest.raises(ValueError, match="staircase=True is not implemented"):
         optimizers.schedules.InverseTimeDecay(0.1, 4, 0.5, staircase=True)
+    with pytest.raises(ValueError, match="cycle=True is not implemented"):
+        optimizers.schedules.PolynomialDecay(0.1, 4, cycle=True)
+    for bad in ({"decay_steps": 0}, {"end": 0.2}, {"end": -1.0}, {"power": 0.0}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            schedulers.polynomial_decay(**{"eta0": 0.1, "decay_steps": 4, **bad})
 
 
 def test_optimizer_names_configs_and_the_lr_scale():

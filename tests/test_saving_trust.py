@@ -521,7 +521,8 @@ def test_the_fit_counter_round_trips(tmp_path):
 
 
 @pytest.mark.parametrize("schedule", [schedulers.exponential_decay(0.05, 0.5, 10), schedulers.step_decay(0.05, 0.5, 3),
-                                      schedulers.inverse_time_decay(0.05, 1.0, 4)])
+                                      schedulers.inverse_time_decay(0.05, 1.0, 4),
+                                      schedulers.polynomial_decay(0.05, 6, end=0.01)])
 def test_an_optimiser_with_a_decay_schedule_round_trips(tmp_path, schedule):
     model = sequential()
     model.compile(schedulers.Momentum(schedule, 0.9), "categorical_crossentropy")

@@ -86,9 +86,10 @@ def frechet_distance(real, generated, components: int = 32, reference=None) -> f
         FD = ||mu_r - mu_g||^2 + tr(C_r + C_g - 2 (C_r C_g)^{1/2})
 
     (Heusel et al. 2017's FID with PCA features in place of Inception's: no downloads). The PCA with
-    ``components`` axes is fitted on ``reference`` (the training data; default ``real``). real, generated:
-    [n, ...] arrays."""
-    from scipy.linalg import sqrtm
+    ``components`` axes is fitted on ``reference`` (the training data; default ``real``). The trace of the
+    square root is taken in its symmetric form, tr (C_r^{1/2} C_g C_r^{1/2})^{1/2}, from eigenvalues (clipped at 0):
+    exact for covariances, and stable when they are singular (data on a subspace of fewer than ``components``
+    dimensions), where a general matrix square root of C_r C_g is not. real, generated: [n, ...] arrays."""
     from sklearn.decomposition import PCA
 
     real, generated = _rows(real, "real"), _rows(generated, "generated")
@@ -97,7 +98,10 @@ def frechet_distance(real, generated, components: int = 32, reference=None) -> f
     pca = PCA(components, random_state=0).fit(reference)
     a, b = pca.transform(real), pca.transform(generated)
     ca, cb = np.atleast_2d(np.cov(a.T)), np.atleast_2d(np.cov(b.T))
-    return float(np.sum((a.mean(0) - b.mean(0)) ** 2) + np.trace(ca + cb - 2 * np.real(sqrtm(ca @ cb))))
+    w, v = np.linalg.eigh(ca)
+    root_a = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+    cross = np.sum(np.sqrt(np.clip(np.linalg.eigvalsh(root_a @ cb @ root_a), 0, None)))
+    return float(np.sum((a.mean(0) - b.mean(0)) ** 2) + np.trace(ca) + np.trace(cb) - 2 * cross)
 
 
 def nearest_neighbour_ratio(generated, train, test) -> float:

@@ -445,8 +445,18 @@ def InverseTimeDecay(initial_learning_rate, decay_steps, decay_rate, staircase=F
     return schedulers.inverse_time_decay(initial_learning_rate, decay_rate, decay_steps)
 
 
+def PolynomialDecay(initial_learning_rate, decay_steps, end_learning_rate=0.0001, power=1.0, cycle=False,  # noqa: N802
+                    name=None):
+    """Keras's ``schedules.PolynomialDecay``: lr(t) = (initial - end) (1 - min(t, decay_steps) / decay_steps)^power
+    + end (``schedulers.polynomial_decay``; ``cycle=True`` is not implemented)."""
+    if cycle:
+        raise ValueError("PolynomialDecay: cycle=True is not implemented in physnn; use cycle=False")
+    return schedulers.polynomial_decay(initial_learning_rate, decay_steps, end_learning_rate, power)
+
+
 #: ``keras.optimizers.schedules``: ``optimizers.schedules.ExponentialDecay(1e-2, decay_steps=1000, decay_rate=0.9)``
-schedules = SimpleNamespace(ExponentialDecay=ExponentialDecay, InverseTimeDecay=InverseTimeDecay)
+schedules = SimpleNamespace(ExponentialDecay=ExponentialDecay, InverseTimeDecay=InverseTimeDecay,
+                            PolynomialDecay=PolynomialDecay)
 
 
 #: class name -> class (what a model file may name, as "optimizers.<name>").

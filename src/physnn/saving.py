@@ -70,7 +70,7 @@ def register_file_kind(kind: str, restore) -> None:
     _FILE_KINDS[kind] = restore
 
 _SCHEDULES = {fn.__name__: fn for fn in (schedulers.exponential_decay, schedulers.step_decay,
-                                         schedulers.inverse_time_decay)}
+                                         schedulers.inverse_time_decay, schedulers.polynomial_decay)}
 # optimiser classes by the name a file stores: the course's by class name, Keras's (physnn.optimizers, whose
 # Adam, Adagrad and AdamW share their names with course classes) as "optimizers.<class name>"
 _OPTIMIZERS = {cls.__name__: cls for cls in (*schedulers.SCHEDULERS.values(), LBFGS)}
@@ -177,7 +177,7 @@ def _compile_state(model) -> dict | None:
         schedule = getattr(optimizer.eta, "physnn_schedule", None)
         if schedule is None or schedule["name"] not in _SCHEDULES:
             raise ValueError(f"the learning-rate function {rate_key}={optimizer.eta!r} of {type(optimizer).__name__}"
-                             f"{_NOT_STORABLE}; physnn.exponential_decay, step_decay and inverse_time_decay "
+                             f"{_NOT_STORABLE}; the schedules of physnn.schedulers ({', '.join(_SCHEDULES)}) "
                              "can be stored")
         opt_config[rate_key] = {"schedule": schedule["name"], "config": schedule["config"]}
     if isinstance(model.loss, str):

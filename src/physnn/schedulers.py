@@ -98,6 +98,18 @@ def inverse_time_decay(eta0: float, decay_rate: float, decay_steps: int) -> Call
                       eta0=eta0, decay_rate=decay_rate, decay_steps=decay_steps)
 
 
+def polynomial_decay(eta0: float, decay_steps: int, end: float = 0.0, power: float = 1.0) -> Callable:
+    """eta(t) = (eta0 - end) (1 - min(t, decay_steps) / decay_steps)^power + end: from eta0 to ``end`` over
+    ``decay_steps`` steps, then constant (power 1: the linear decay; Keras's ``PolynomialDecay``)."""
+    _check_positive("eta0", eta0)
+    _check_positive("decay_steps", decay_steps)
+    _check_positive("power", power)
+    if not isinstance(end, (int, float)) or not 0 <= end <= eta0:
+        raise ValueError(f"end must be a number in [0, eta0], got {end!r}")
+    return _described(lambda step: (eta0 - end) * (1 - jnp.minimum(step, decay_steps) / decay_steps) ** power + end,
+                      "polynomial_decay", eta0=eta0, decay_steps=decay_steps, end=end, power=power)
+
+
 def _eta_fn(eta) -> Callable:
     if callable(eta):
         return eta

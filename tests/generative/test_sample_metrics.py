@@ -19,6 +19,25 @@ def test_frechet_distance_of_gaussians_is_the_closed_form():
         frechet_distance(a[:1], b)
 
 
+def test_frechet_distance_is_exact_and_quiet_for_data_on_a_subspace():
+    """Samples on a 2-D plane of R^8 (singular covariances, where scipy's sqrtm of C_r C_g is ill-conditioned): the
+    symmetric form gives the closed form of two Gaussians on the plane, N(0, I_2) vs N(0, 4 I_2): tr(I + 4 I - 4 I)
+    = 2, with no warning; and it equals scipy's sqrtm where that one is well conditioned."""
+    import warnings
+
+    from scipy.linalg import sqrtm
+
+    basis = np.linalg.qr(RNG.normal(size=(8, 2)))[0].T  # [2, 8], orthonormal rows
+    a, b = RNG.normal(size=(20000, 2)) @ basis, 2.0 * RNG.normal(size=(20000, 2)) @ basis
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert frechet_distance(a, b, components=8) == pytest.approx(2.0, rel=0.05)
+    c, d = RNG.normal(size=(400, 5)), RNG.normal(size=(400, 5)) @ RNG.normal(size=(5, 5))
+    ca, cd = np.cov(c.T), np.cov(d.T)  # (components=5 on 5 features: the PCA is a rotation, which FD ignores)
+    expected = np.sum((c.mean(0) - d.mean(0)) ** 2) + np.trace(ca + cd - 2 * np.real(sqrtm(ca @ cd)))
+    assert frechet_distance(c, d, components=5) == pytest.approx(expected, rel=1e-8)
+
+
 def test_nearest_neighbour_ratio_detects_memorisation():
     train, test = RNG.normal(size=(500, 4)), RNG.normal(size=(500, 4))
     assert nearest_neighbour_ratio(RNG.normal(size=(500, 4)), train, test) == pytest.approx(1.0, abs=0.15)

@@ -6,7 +6,9 @@ batch of real data x and noise z (a fresh draw every step, from the step's key):
     L_D = mean softplus(-D(x)) + mean softplus(D(G(z)))        (the cross-entropy of D: real 1, generated 0)
     L_G = mean softplus(-D(G(z))) + w L_phy(G(z))              (non-saturating: -log sigma(D(G(z))))
 
-with ``L_phy`` an optional physics term on the generated batch (the CP3 notes' eq. 4.4). The model's objective is
+with ``L_phy`` an optional physics term on the generated batch (the CP3 notes' eq. 4.4), its weight w a number or a
+schedule w(t) of the training steps taken (``LinearAnnealing``: the game settles before the physics pulls). The
+model's objective is
 L = L_D[G stopped] + L_G[D stopped], so its gradient holds dL_D/d theta_D in the discriminator's entries and
 dL_G/d theta_G in the generator's; ``gan_optimizer`` then updates them alternately inside the one compiled epoch,
 each with its own optimiser and state: D first, then G with the gradient taken again at the updated D. No
@@ -22,6 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from physnn import _checks
+from physnn.generative.annealing import TrainingSteps
 from physnn.layers.base import Layer
 from physnn.layers.context import _stack
 from physnn.models import Module
@@ -95,7 +98,8 @@ class GAN(Module):
         discriminator: samples [n, *data_shape] -> logits [n, 1] (no sigmoid).
         latent_dim: the noise dimension, >= 1.
         physics_loss: None or a callable ``L_phy(samples) -> scalar`` added to the generator's loss.
-        physics_weight: w >= 0, its weight.
+        physics_weight: its weight w, a number >= 0 or a schedule ``w(t)`` of the number t of training steps
+            taken (``LinearAnnealing``; the history then holds ``physics_weight``).
     """
 
     def __init__(self, generator, discriminator, latent_dim: int, physics_loss=None, physics_weight: float = 1.0,
@@ -107,8 +111,11 @@ class GAN(Module):
             raise ValueError(f"GAN: physics_loss must be None or a callable, got {physics_loss!r}")
         self.generator, self.discriminator = generator, discriminator
         self.latent_dim = _checks.count("latent_dim", latent_dim)
-        self.physics_loss, self.physics_weight = physics_loss, _checks.real("physics_weight", physics_weight, 0.0)
+        self.physics_loss = physics_loss
+        self.physics_weight = (physics_weight if callable(physics_weight)
+                               else _checks.real("physics_weight", physics_weight, 0.0))
         self.noise = _LatentNoise(latent_dim, name=f"{self.name}_noise")
+        self.training_steps = TrainingSteps(name=f"{self.name}_training_steps")
 
     def _is_discriminator(self, name) -> bool:
         return any(m is self.discriminator for m in self._owners.get(name, ()))
@@ -133,7 +140,11 @@ class GAN(Module):
         if self.physics_loss is not None:
             physics = self.physics_loss(fake)
             self.add_metric(physics, "physics")
-            g_loss = g_loss + self.physics_weight * physics
+            weight = self.physics_weight
+            if callable(weight):
+                weight = weight(self.training_steps(x)[0, 0])
+                self.add_metric(weight, "physics_weight")
+            g_loss = g_loss + weight * physics
         self.add_loss(d_loss + g_loss)
         return real_logits
 

@@ -8,72 +8,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from physnn import _checks
+from physnn.generative.annealing import TrainingSteps
 from physnn.generative.autoencoder import Autoencoder
-from physnn.layers.base import Layer
 from physnn.layers.noise import Sampling
 from physnn.training import flat_jit
 
 LIKELIHOODS = ("bernoulli", "gaussian")
-
-
-class LinearAnnealing:
-    """KL annealing by a linear warm-up (Bowman et al. 2016): beta(t) = beta_max min(1, t / warmup_steps) after
-    t training steps (minibatches), so the decoder learns to reconstruct before the prior pulls the codes in.
-
-    Arguments:
-        warmup_steps: steps to reach ``beta_max`` (> 0); steps = epochs x minibatches per epoch.
-        beta_max: the final weight (>= 0).
-    """
-
-    def __init__(self, warmup_steps: int, beta_max: float = 1.0):
-        self.warmup_steps = _checks.count("warmup_steps", warmup_steps)
-        self.beta_max = _checks.real("beta_max", beta_max, 0.0)
-
-    def __call__(self, step):
-        return self.beta_max * jnp.minimum(1.0, step / self.warmup_steps)
-
-    def __repr__(self):
-        return f"LinearAnnealing(warmup_steps={self.warmup_steps}, beta_max={self.beta_max})"
-
-
-class CyclicalAnnealing:
-    """Cyclical KL annealing (Fu et al. 2019): the linear ramp repeated every ``period`` steps,
-    beta(t) = beta_max min(1, (t mod period) / (ramp period)); it counters posterior collapse.
-
-    Arguments:
-        period: steps per cycle (> 0).
-        ramp: the fraction of a cycle spent rising, in (0, 1]; beta = beta_max for the rest.
-        beta_max: the top weight (>= 0).
-    """
-
-    def __init__(self, period: int, ramp: float = 0.5, beta_max: float = 1.0):
-        self.period = _checks.count("period", period)
-        self.ramp = _checks.real("ramp", ramp, 0.0, 1.0, low_open=True)
-        self.beta_max = _checks.real("beta_max", beta_max, 0.0)
-
-    def __call__(self, step):
-        return self.beta_max * jnp.minimum(1.0, jnp.mod(step, self.period) / (self.ramp * self.period))
-
-    def __repr__(self):
-        return f"CyclicalAnnealing(period={self.period}, ramp={self.ramp}, beta_max={self.beta_max})"
-
-
-class _TrainingSteps(Layer):
-    """The number t of training steps taken so far, a non-trainable weight that ``fit`` advances by one after
-    every step (saved with the weights, so a resumed fit continues the annealing). Output: t as [batch, 1]."""
-
-    non_trainable_keys = ("steps",)
-
-    def output_shape(self, input_shape):
-        return (1,)
-
-    def init(self, rng, input_shape):
-        return {"steps": np.zeros((), np.float32)}
-
-    def apply(self, params, x, *, key=None, training=False):
-        steps = params["steps"]
-        self.assign_weight("steps", steps + 1)  # (recorded only while training)
-        return jnp.broadcast_to(steps, (jnp.shape(x)[0], 1))
 
 
 def _kl_terms(mu, log_var):
@@ -131,7 +71,7 @@ class VAE(Autoencoder):
             raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
         self.likelihood = likelihood
         self.sampling = Sampling(name=f"{self.name}_sampling")
-        self.training_steps = _TrainingSteps(name=f"{self.name}_training_steps")
+        self.training_steps = TrainingSteps(name=f"{self.name}_training_steps")
 
     def call(self, inputs, training=False):
         h = self.encoder(inputs, training=training)
