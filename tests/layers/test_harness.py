@@ -25,6 +25,17 @@ from physnn import initializers, regularizers
 from physnn.layers.base import LAYERS
 
 
+class _Steps(torch.nn.Module):
+    """TrainingSteps' reference: the step count t (a weight) as [batch, 1]."""
+
+    def __init__(self):
+        super().__init__()
+        self.steps = torch.nn.Parameter(torch.zeros(()))
+
+    def forward(self, t):
+        return self.steps.expand(t.shape[0], 1) + 0 * t[:, :1]  # (the input gradient: zero, as physnn's)
+
+
 def _conv(rank, spatial, kernel, stride, padding, channels, filters):
     module, torch_input = _conv_reference(rank, spatial, kernel, stride, padding, channels, filters)
     return (module, lambda p: _conv_to_torch(p, rank),
@@ -74,6 +85,7 @@ TABLE = {
     "Dropout": (lambda **kw: L.Dropout(0.3, **kw), (5,), 0, (torch.nn.Dropout(0.3).eval(), dict, {}), {}),
     "GaussianNoise": (lambda **kw: L.GaussianNoise(0.5, **kw), (5,), 0, (torch.nn.Identity(), dict, {}), {}),
     "Sampling": (lambda **kw: L.Sampling(**kw), (6,), 0, (lambda t: t[:, :3], dict, {}), {}),
+    "TrainingSteps": (lambda **kw: L.TrainingSteps(**kw), (3,), 1, (_Steps(), dict, {}), {}),
     "UpSampling1D": (lambda **kw: L.UpSampling1D(3, **kw), (4, 2), 0,
                      (lambda t: F.interpolate(t.transpose(1, 2), scale_factor=3, mode="nearest").transpose(1, 2),
                       dict, {}), {}),

@@ -6,11 +6,11 @@ loop and the one compiled epoch (the VAE's KL term enters through ``add_loss``);
 a schedule of the training steps (``LinearAnnealing``, ``CyclicalAnnealing``).
 """
 
-from physnn.generative.annealing import CyclicalAnnealing, LinearAnnealing, TrainingSteps
+from physnn.generative.annealing import CyclicalAnnealing, LinearAnnealing
 from physnn.generative.anomaly import AnomalyDetector, Detection
 from physnn.generative.autoencoder import Autoencoder
 from physnn.generative.gan import GAN, gan_optimizer
 from physnn.generative.vae import VAE
 
 __all__ = ["GAN", "VAE", "AnomalyDetector", "Autoencoder", "CyclicalAnnealing", "Detection", "LinearAnnealing",
-           "TrainingSteps", "gan_optimizer"]
+           "gan_optimizer"]

@@ -1,13 +1,11 @@
-"""Schedules of a loss term's weight over the training steps (the VAE's beta, the GAN's physics weight), and the
-step counter they read: a layer whose one non-trainable weight counts the minibatches ``fit`` has taken."""
+"""Schedules of a loss term's weight over the training steps (the VAE's beta, the GAN's physics weight): callables
+of the step count t, which a model reads from a ``physnn.layers.TrainingSteps`` layer."""
 
 from __future__ import annotations
 
 import jax.numpy as jnp
-import numpy as np
 
 from physnn import _checks
-from physnn.layers.base import Layer
 
 
 class LinearAnnealing:
@@ -51,21 +49,3 @@ class CyclicalAnnealing:
 
     def __repr__(self):
         return f"CyclicalAnnealing(period={self.period}, ramp={self.ramp}, beta_max={self.beta_max})"
-
-
-class TrainingSteps(Layer):
-    """The number t of training steps taken so far, a non-trainable weight that ``fit`` advances by one after
-    every step (saved with the weights, so a resumed fit continues the schedule). Output: t as [batch, 1]."""
-
-    non_trainable_keys = ("steps",)
-
-    def output_shape(self, input_shape):
-        return (1,)
-
-    def init(self, rng, input_shape):
-        return {"steps": np.zeros((), np.float32)}
-
-    def apply(self, params, x, *, key=None, training=False):
-        steps = params["steps"]
-        self.assign_weight("steps", steps + 1)  # (recorded only while training)
-        return jnp.broadcast_to(steps, (jnp.shape(x)[0], 1))

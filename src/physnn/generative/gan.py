@@ -24,9 +24,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from physnn import _checks
-from physnn.generative.annealing import TrainingSteps
 from physnn.layers.base import Layer
 from physnn.layers.context import _stack
+from physnn.layers.steps import TrainingSteps
 from physnn.models import Module
 from physnn.schedulers import as_functional
 from physnn.training.lbfgs import FullBatchOptimizer

@@ -8,9 +8,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from physnn import _checks
-from physnn.generative.annealing import TrainingSteps
 from physnn.generative.autoencoder import Autoencoder
 from physnn.layers.noise import Sampling
+from physnn.layers.steps import TrainingSteps
 from physnn.training import flat_jit
 
 LIKELIHOODS = ("bernoulli", "gaussian")

@@ -9,8 +9,8 @@ layer-test harness.
 
 # each module defines, and so registers, its layer classes: Dense, Conv1D/Conv2D, Dropout, Embedding,
 # Add/Concatenate, GaussianNoise/Sampling, the pooling layers, SimpleRNN/LSTM/GRU/Bidirectional,
-# Flatten/Reshape/UpSampling1D/UpSampling2D, Activation/RepeatVector/Global*Pooling*/LayerNormalization
-from physnn.layers import conv, core, dense, dropout, embedding, merge, noise, pooling, recurrent, reshape  # noqa: F401
+# Flatten/Reshape/UpSampling1D/UpSampling2D, Activation/RepeatVector/Global*Pooling*/LayerNormalization, TrainingSteps
+from physnn.layers import conv, core, dense, dropout, embedding, merge, noise, pooling, recurrent, reshape, steps  # noqa: F401
 from physnn.layers.base import LAYERS, Layer
 from physnn.layers.serialize import deserialize, register_layer, serialize
 from physnn.layers.symbolic import Input, SymbolicTensor
