@@ -237,9 +237,9 @@ def test_compiled_programs_in_memory_are_bounded():
 
     model = physnn.Sequential([physnn.Input((2,)), Dense(1)], seed=0).compile("sgd", "mse")
     rng = np.random.default_rng(0)
-    for n in range(4, 4 + 3 * _cache.Programs().maxsize):
+    for n in range(4, 4 + _cache.Programs().maxsize + 2):  # a new data size, a new epoch program
         model.fit(rng.normal(size=(n, 2)), rng.normal(size=(n, 1)), epochs=1, batch_size=3, verbose=0)
-    assert len(model._compiled) <= _cache.Programs().maxsize
+    assert len(model._compiled) == _cache.Programs().maxsize
     programs = _cache.Programs(maxsize=2)
     programs["a"], programs["b"] = 1, 2
     programs["a"]  # noqa: B018 - a use makes "a" the most recent
