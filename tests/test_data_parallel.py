@@ -1,5 +1,6 @@
 """Data-parallel training on 4 forced host devices (a subprocess: the device count is fixed at JAX's start):
-every batch split across the devices gives the parameters of the one-device run."""
+every batch split across the devices gives the parameters of the one-device run; ``predict`` and ``evaluate``
+split their samples the same way and give the one-device numbers."""
 
 import json
 import os
@@ -38,6 +39,26 @@ SCRIPT = textwrap.dedent('''
     out["val_loss"] = abs(h1["val_loss"][-1] - h4["val_loss"][-1])
     out["replicated_on"] = len(jax.tree_util.tree_leaves(four.params)[0].sharding.device_set)
     out["predict"] = float(np.max(np.abs(one.predict(x) - four.predict(x))))
+    xs, ys = x[:200], y[:200]  # 4 x 50 rows; batch_size=64 leaves a ragged 8, computed replicated
+    out["predict_split"] = float(np.max(np.abs(one.predict(xs) - four.predict(xs, devices="all"))))
+    out["predict_batched"] = float(np.max(np.abs(one.predict(xs, batch_size=64)
+                                                 - four.predict(xs, batch_size=64, devices="all"))))
+    out["evaluate_split"] = abs(one.evaluate(xs, ys) - four.evaluate(xs, ys, devices="all"))
+    rows = []  # the rows each device holds where the program reads its input (at compile time)
+
+    class Probe(physnn.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = Dense(1)
+
+        def call(self, inputs, training=False):
+            jax.debug.inspect_array_sharding(inputs, callback=lambda s: rows.append(s.shard_shape((200, 5))[0]))
+            return self.dense(inputs)
+
+    probe = Probe().compile("sgd", "mse")
+    probe.predict(xs)
+    probe.predict(xs, devices="all")
+    out["rows_per_device"] = rows
     two = model()
     two.fit(x, y, epochs=8, batch_size=32, validation_split=0.2, verbose=0,
             devices=jax.sharding.Mesh(np.array(jax.devices()[:2]), ("batch",)))
@@ -86,6 +107,8 @@ def test_four_devices_train_the_parameters_of_one(dtype, tolerance):
     assert out["sequential"] < tolerance and out["val_loss"] < tolerance * 10
     assert out["mesh_of_two"] < tolerance and out["ffnn"] < tolerance
     assert out["predict"] < tolerance * 10
+    assert max(out["predict_split"], out["predict_batched"], out["evaluate_split"]) < tolerance * 10
+    assert 200 in out["rows_per_device"] and 50 in out["rows_per_device"]  # one device, then 4 x 50 rows
     assert out["replicated_on"] == 4
     assert out["all_reduce_four"] and not out["all_reduce_one"]
     assert "there are 4 local devices" in out["too_many"]

@@ -233,6 +233,14 @@ def _stateful(batch=4):
     return model
 
 
+def test_stateful_models_refuse_devices_in_predict_and_evaluate():
+    model, x = _stateful(), RNG.normal(size=(4, 3, 1))
+    with pytest.raises(ValueError, match="devices: stateful layers"):
+        model.predict(x, devices="all")
+    with pytest.raises(ValueError, match="devices: stateful layers"):
+        model.evaluate(x, np.zeros((4, 1)), devices="all")
+
+
 def test_stateful_predict_continues_until_reset_states():
     model = _stateful()
     x = RNG.normal(size=(4, 3, 1))

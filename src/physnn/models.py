@@ -575,10 +575,10 @@ class Module(WeightOwner):
         self.history = history
         return history
 
-    def evaluate(self, x, y, batch_size=None, verbose=0, return_dict=False):
+    def evaluate(self, x, y, batch_size=None, verbose=0, return_dict=False, devices=None):
         """The loss (and metrics) on (x, y): a float, or [loss, metric...] when metrics were compiled; with
         ``return_dict`` (Keras's) a dict name -> float of the loss, the compiled metrics and those the model
-        reports with ``add_metric``."""
+        reports with ``add_metric``. ``devices`` as in ``fit``: the samples split across them."""
         self._require_compiled("evaluate")
         _check_batch_size(batch_size)
         x, y = self._as_input(x), self._as_target(y, "y")
@@ -586,7 +586,8 @@ class Module(WeightOwner):
         self._ensure_built(x)
         y = self._match_target(y, "y")
         state = self._carried_state(batch_size, "evaluate") if self._has_stateful_layers() else {}
-        logs, state = self._evaluate_fn()(self.params, state, x, y)
+        params, put = self._placement(devices)
+        logs, state = self._evaluate_fn()(params, state, *put((x, y)))
         if self._has_stateful_layers():
             self.state = state  # Keras: evaluating a stateful model advances its state
         if _checks.flag("return_dict", return_dict):
@@ -594,21 +595,34 @@ class Module(WeightOwner):
         values = [float(logs["loss"])] + [float(logs[name]) for name, _ in self.metrics]
         return values[0] if len(values) == 1 else values
 
-    def predict(self, x, batch_size=None, verbose=0) -> np.ndarray:
-        """The model's output for inputs x [n, *input_shape], as a NumPy array (dropout off)."""
+    def predict(self, x, batch_size=None, verbose=0, devices=None) -> np.ndarray:
+        """The model's output for inputs x [n, *input_shape], as a NumPy array (dropout off). ``devices`` as in
+        ``fit``: each batch split across them (the parameters replicated), as one compiled program."""
         batch_size = _check_batch_size(batch_size)
         x = self._as_input(x)
         self._ensure_built(x)
         if self._has_stateful_layers():
+            self._placement(devices)  # (refuses devices)
             return self._predict_stateful(x, batch_size)
         if "predict" not in self._compiled:
             self._compiled["predict"] = flat_jit(lambda params, state, x:
                                                  self.forward(params, state, x, None, False)[0])
+        params, put = self._placement(devices)
         if batch_size is None:  # (no layer state here: stateful models went above)
-            return jax.tree_util.tree_map(np.asarray, self._compiled["predict"](self.params, {}, x))
-        parts = [self._compiled["predict"](self.params, {}, _take(x, slice(i, i + batch_size)))
+            return jax.tree_util.tree_map(np.asarray, self._compiled["predict"](params, {}, put(x)))
+        parts = [self._compiled["predict"](params, {}, put(_take(x, slice(i, i + batch_size))))
                  for i in range(0, _n_samples(x), batch_size)]
         return jax.tree_util.tree_map(lambda *p: np.concatenate([np.asarray(a) for a in p]), *parts)
+
+    def _placement(self, devices):
+        """(parameters, put) for a pass on ``devices``: the parameters replicated, ``put`` placing data split
+        along the sample axis (``DataParallel.scatter``); the parameters and the identity for devices=None."""
+        parallel = data_parallel(devices)
+        if parallel is None:
+            return self.params, lambda data: data
+        if self._has_stateful_layers():
+            raise ValueError("devices: stateful layers run on one device (their state is per batch)")
+        return parallel.place(self.params), parallel.scatter
 
     # --- state of stateful layers --------------------------------------------------------------------
 

@@ -49,6 +49,16 @@ class DataParallel(NamedTuple):
         """Every array of ``tree`` replicated on the mesh's devices (None leaves stay None)."""
         return jax.device_put(tree, self.replicated)
 
+    def scatter(self, tree):
+        """Every array of ``tree`` [n, ...] placed split along its sample axis, n / size rows per device, when
+        the device count divides n; else replicated (``split``'s rule, for data entering a program)."""
+        def put(a):
+            if np.ndim(a) == 0 or np.shape(a)[0] % self.size:
+                return jax.device_put(a, self.replicated)
+            return jax.device_put(a, NamedSharding(self.mesh, PartitionSpec("data", *([None] * (np.ndim(a) - 1)))))
+
+        return jax.tree_util.tree_map(put, tree)
+
 
 def data_parallel(devices) -> DataParallel | None:
     """The ``devices`` argument of ``fit`` as a ``DataParallel`` (None: the default single device).
