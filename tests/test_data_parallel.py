@@ -63,6 +63,17 @@ SCRIPT = textwrap.dedent('''
     two.fit(x, y, epochs=8, batch_size=32, validation_split=0.2, verbose=0,
             devices=jax.sharding.Mesh(np.array(jax.devices()[:2]), ("batch",)))
     out["mesh_of_two"] = gap(one.params, two.params)
+    solo, spread = model(), model()  # the data split across the devices (each holds 50 rows), not copied
+    solo.fit(xs, ys, epochs=4, batch_size=40, verbose=0)
+    spread.fit(xs, ys, epochs=4, batch_size=40, verbose=0, devices="all", local_data=True)
+    out["local_data"] = gap(solo.get_weights(), spread.get_weights())
+    plan_x = spread.training_plan(xs, ys, batch_size=40, devices="all", local_data=True).x
+    out["local_rows"] = [plan_x.shape[0], plan_x.sharding.shard_shape(plan_x.shape)[0]]
+    for bad in ({"devices": "all"}, {}):  # 203 rows on 4 devices; no devices
+        try:
+            model().fit(x, y, epochs=1, verbose=0, local_data=True, **bad)
+        except ValueError as err:
+            out.setdefault("local_data_errors", []).append(str(err))
 
     nets = [FFNN((5, 16, 1), hidden_func=sigmoid, output_func=identity, cost_func=CostOLS, seed=1) for _ in range(2)]
     nets[0].fit(x, y, Adam(0.01), batches=5, epochs=6, verbose=False)
@@ -105,7 +116,10 @@ def test_four_devices_train_the_parameters_of_one(dtype, tolerance):
     out = _run(dtype)
     assert out["devices"] == 4
     assert out["sequential"] < tolerance and out["val_loss"] < tolerance * 10
-    assert out["mesh_of_two"] < tolerance and out["ffnn"] < tolerance
+    assert out["mesh_of_two"] < tolerance and out["ffnn"] < tolerance and out["local_data"] < tolerance
+    assert out["local_rows"] == [200, 50]
+    assert "4 devices do not divide" in out["local_data_errors"][0]
+    assert "local_data=True needs devices" in out["local_data_errors"][1]
     assert out["predict"] < tolerance * 10
     assert max(out["predict_split"], out["predict_batched"], out["evaluate_split"]) < tolerance * 10
     assert 200 in out["rows_per_device"] and 50 in out["rows_per_device"]  # one device, then 4 x 50 rows

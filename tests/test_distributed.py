@@ -1,6 +1,6 @@
 """Two processes on 127.0.0.1, two forced CPU devices each, connected by physnn.distributed (gloo collectives),
 train one model with every batch split across the 4 devices: both end with the parameters of a one-process
-4-device run."""
+4-device run, whether each process passes the whole data set or only its share (``local_data=True``)."""
 
 import json
 import os
@@ -28,6 +28,12 @@ WORKER = textwrap.dedent('''
     history = model.fit(x, y, epochs=6, batch_size=32, validation_split=0.2, verbose=0,
                         devices="global" if process != "single" else "all")
     leaves = [np.asarray(leaf.addressable_data(0)) for leaf in jax.tree_util.tree_leaves(model.params)]
+    # each process feeds only its share: rows [100 p, 100 p + 100) of 200 (single: all 200 on its 4 devices)
+    shared = physnn.Sequential([Input((5,)), Dense(8, activation="tanh"), Dense(1)], seed=1).compile("adam", "mse")
+    rows = slice(0, 200) if process == "single" else slice(100 * int(process), 100 * int(process) + 100)
+    shared.fit(x[rows], y[rows], epochs=3, batch_size=40, verbose=0, local_data=True,
+               devices="global" if process != "single" else "all")
+    leaves += [np.asarray(w) for w in shared.get_weights()]
     np.savez(out, *leaves)
     print(json.dumps({"devices": jax.device_count(), "local": jax.local_device_count(),
                       "processes": distributed.process_count(), "coordinator": distributed.is_coordinator(),

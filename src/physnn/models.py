@@ -464,7 +464,7 @@ class Module(WeightOwner):
         return self._compiled[signature]
 
     def training_plan(self, x, y, epochs=1, batch_size=None, validation_split=0.0, validation_data=None,
-                      shuffle=True, seed=None, initial_epoch=0, devices=None) -> TrainingPlan:
+                      shuffle=True, seed=None, initial_epoch=0, devices=None, local_data=False) -> TrainingPlan:
         """What ``fit`` runs, prepared and checked as ``fit`` does (arguments as ``fit``): the data on the
         device, the compiled epoch ``run(carry, x, y, x_val, y_val, seed, epoch_index) -> (carry, logs)`` and its
         seed; the model's optimiser state is initialised. ``physnn.ensemble`` vmaps ``run`` over replicas."""
@@ -505,6 +505,11 @@ class Module(WeightOwner):
             self._ensure_built(x_val, "x_val")
         y = self._match_target(y, "y")
         y_val = None if y_val is None else self._match_target(y_val, "y_val")
+        parallel = data_parallel(devices)
+        if _checks.flag("local_data", local_data):
+            if parallel is None:
+                raise ValueError("local_data=True needs devices ('global' across processes, or 'all', a count, ...)")
+            x, y, x_val, y_val = parallel.from_processes((x, y, x_val, y_val))  # (global arrays, split)
         n = _n_samples(x)
         layout = keras_layout(n, batch_size)
         if isinstance(self._optimizer_fn, FullBatchOptimizer) and self._optimizer_fn.full_batch:
@@ -525,16 +530,17 @@ class Module(WeightOwner):
                 self.opt_state = None  # a layer's `trainable` changed since the state was made
         if self.opt_state is None:
             self.opt_state = self._optimizer_fn.init(trainable)
-        parallel = data_parallel(devices)
         if parallel is not None and self._has_stateful_layers():
             raise ValueError("devices: data-parallel training of stateful layers is not supported (their state is "
                              "per batch row)")
         run = self._epoch_fn(n, layout, shuffle, x_val is not None, frozen, parallel)
 
         seed = fit_seed(self.seed, self._fits, seed)
-        x, y, x_val, y_val = jax.device_put((x, y, x_val, y_val))  # (no eager programs: see DESIGN.md)
-        if parallel is not None:  # the data and the training state on every device of the mesh
-            x, y, x_val, y_val = parallel.place((x, y, x_val, y_val))
+        if not local_data:
+            x, y, x_val, y_val = jax.device_put((x, y, x_val, y_val))  # (no eager programs: see DESIGN.md)
+        if parallel is not None:  # the data (unless split already) and the training state on every device
+            if not local_data:
+                x, y, x_val, y_val = parallel.place((x, y, x_val, y_val))
             self.params, self.opt_state, self.state = parallel.place((self.params, self.opt_state, self.state))
         optimizer = self._optimizer_fn
 
@@ -544,7 +550,7 @@ class Module(WeightOwner):
         return TrainingPlan(x, y, x_val, y_val, run, seed, layout, start)
 
     def fit(self, x, y, epochs=1, batch_size=None, validation_split=0.0, validation_data=None, shuffle=True,
-            callbacks=None, verbose=1, seed=None, initial_epoch=0, devices=None) -> History:
+            callbacks=None, verbose=1, seed=None, initial_epoch=0, devices=None, local_data=False) -> History:
         """Train for ``epochs`` passes over (x, y) in minibatches of ``batch_size`` (the last one ragged).
 
         ``batch_size=None`` is Keras's default: the batch size an ``Input`` declared, else 32.
@@ -552,12 +558,16 @@ class Module(WeightOwner):
         ``validation_data=(x_val, y_val)`` gives them explicitly. ``seed`` (default: the model's) fixes the
         shuffling and dropout, so the same seed gives the same History. ``devices`` ("all", a count, a list of
         devices or a one-axis ``jax.sharding.Mesh``) splits every batch across those devices, the parameters
-        replicated (``physnn.training.devices``); the result equals the one-device fit up to rounding.
+        replicated (``physnn.training.devices``); the result equals the one-device fit up to rounding. With
+        ``local_data=True`` x and y are this process's share of the data set (``devices="global"`` after
+        ``physnn.distributed.initialize``: the data set is the shares of the processes in process order, each
+        of the same size, a multiple of the process's devices) and stay split across the devices instead of
+        copied to each; validation_split then holds out the last fraction of each share.
         Returns the ``History``.
         Raises ``TrainingDivergedError`` naming the epoch when the loss becomes NaN or infinite.
         """
         plan = self.training_plan(x, y, epochs, batch_size, validation_split, validation_data, shuffle, seed,
-                                  initial_epoch, devices)
+                                  initial_epoch, devices, local_data)
         x, y, x_val, y_val, run, seed = plan[:6]
         history = History()
         callbacks = [*check_callbacks(callbacks), history]

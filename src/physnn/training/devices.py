@@ -60,6 +60,28 @@ class DataParallel(NamedTuple):
         return jax.tree_util.tree_map(put, tree)
 
 
+    def from_processes(self, tree):
+        """Global arrays [P n, ...] split along the sample axis from every process's share [n, ...] of the data
+        (``jax.make_array_from_process_local_data``; the shares in process order). Each share must hold the same
+        number n of samples, a multiple of this process's devices in the mesh; None leaves stay None."""
+        mine = [d for d in self.mesh.devices.flat if d.process_index == jax.process_index()]
+        if jax.process_count() > 1 and len(mine) == self.size:
+            raise ValueError("local_data=True: the devices hold only this process's devices; use devices='global' "
+                             "so that the data set is the shares of every process")
+
+        def put(a):
+            a = np.asarray(a)
+            if np.ndim(a) == 0 or a.shape[0] % len(mine):
+                raise ValueError(f"local_data=True: this process's share has {np.shape(a)[:1]} samples, which its "
+                                 f"{len(mine)} devices do not divide; give every process the same number of samples, "
+                                 f"a multiple of {len(mine)}")
+            sharding = NamedSharding(self.mesh, PartitionSpec("data", *([None] * (a.ndim - 1))))
+            return jax.make_array_from_process_local_data(sharding, a, (a.shape[0] * jax.process_count(),
+                                                                        *a.shape[1:]))
+
+        return jax.tree_util.tree_map(put, tree)
+
+
 def data_parallel(devices) -> DataParallel | None:
     """The ``devices`` argument of ``fit`` as a ``DataParallel`` (None: the default single device).
 
