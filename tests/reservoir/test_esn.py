@@ -57,6 +57,32 @@ def test_ridge_readout_equals_the_closed_form():
     np.testing.assert_allclose(esn.W_out, expected.T, rtol=1e-9, atol=1e-10)
 
 
+def test_the_quadratic_readout_is_the_closed_form_over_squared_states_and_round_trips(tmp_path):
+    """readout="quadratic": z = [1; u; x; x∘x]; W_out the ridge solution over it, predict Z W_out^T, forecast
+    the repeated predict fed back, save/load keeping it; the linear readout's W_out differs."""
+    s = _signal()
+    esn = _tiny(ridge=0.3, readout="quadratic").fit(s[:300], s[1:301], warmup=10)
+    x = _hand_states(esn.W, esn.W_in, 0.6, s[:360])
+    Z = np.concatenate([np.ones((360, 1)), s[:360], x, x**2], axis=1)
+    expected = np.linalg.solve(Z[10:300].T @ Z[10:300] + 0.3 * np.eye(Z.shape[1]), Z[10:300].T @ s[11:301])
+    np.testing.assert_allclose(esn.W_out, expected.T, rtol=1e-9, atol=1e-10)
+    assert esn.W_out.shape == (1, 1 + 1 + 2 * 12)
+    np.testing.assert_allclose(esn.predict(s[300:360]), Z[300:] @ esn.W_out.T, rtol=0, atol=1e-10)
+    f = esn.forecast(8, warmup=s[300:340])
+    esn.reset()
+    y, by_hand = esn.predict(s[300:340])[-1:], []
+    for _ in range(8):
+        by_hand.append(y[0])
+        y = esn.predict(y)
+    np.testing.assert_allclose(f, np.array(by_hand), rtol=0, atol=1e-10)
+    loaded = load_esn(esn.save(tmp_path / "q.npz"))
+    assert loaded.readout == "quadratic"
+    np.testing.assert_array_equal(loaded.forecast(8, warmup=s[300:340]), f)
+    assert not np.allclose(_tiny(ridge=0.3).fit(s[:300], s[1:301], warmup=10).W_out, esn.W_out[:, :14])
+    with pytest.raises(ValueError, match="readout must be one of"):
+        ESN(readout="cubic")
+
+
 def test_predict_carries_the_state_from_fit_unless_reset():
     s = _signal()
     esn = _tiny().fit(s[:200], s[1:201], warmup=20)
@@ -254,12 +280,16 @@ def test_an_interrupted_save_keeps_the_previous_file(tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-def test_mackey_glass_j84_nrmse_at_500_units():
-    from physnn.experiments.reservoir import TUNED_500, j84
+def test_mackey_glass_j84_meets_the_issue_targets_with_the_quadratic_readout():
+    """Issue targets, medians of NRMSE84 over reservoir seeds 0..4: <= 3e-4 at 500 units, <= 1e-4 at 1000
+    (measured 1.4e-4 and 5.2e-5; the linear readout on the same reservoirs: 4.2e-4 and 1.1e-4)."""
+    from physnn.experiments.reservoir import TUNED_500, TUNED_1000, j84
 
-    result = j84(ESN(units=500, seed=0, **TUNED_500))
-    assert result.nrmse84 < THRESHOLD_500
-    assert result.nrmse[0] < result.nrmse84  # the error grows with the horizon
-
-
-THRESHOLD_500 = 6e-4  # measured 2.9e-4 for seed 0 (seeds 0..4: 2.9e-4 .. 5.9e-4); plain settings 1.5e-3+
+    first = {}
+    for units, settings, target in ((500, TUNED_500, 3e-4), (1000, TUNED_1000, 1e-4)):
+        results = [j84(ESN(units=units, seed=seed, readout="quadratic", **settings)) for seed in range(5)]
+        assert np.median([r.nrmse84 for r in results]) <= target
+        assert all(r.nrmse[0] < r.nrmse84 for r in results)  # the error grows with the horizon
+        first[units] = results[0].nrmse84
+    linear = j84(ESN(units=500, seed=0, **TUNED_500)).nrmse84
+    assert linear > 1.5 * first[500]  # (seed 0 at 500 units: 2.9e-4 linear vs 1.3e-4 quadratic)

