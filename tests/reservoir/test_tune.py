@@ -19,7 +19,8 @@ def _series(T=1200):
 
 def test_the_unit_cube_maps_onto_the_space_with_log_axes_where_declared():
     low, high = _hyperparameters(np.zeros(5)), _hyperparameters(np.ones(5))
-    assert low == pytest.approx({k: v[0] for k, v in SPACE.items()}) and high == pytest.approx({k: v[1] for k, v in SPACE.items()})
+    assert low == pytest.approx({k: v[0] for k, v in SPACE.items()})
+    assert high == pytest.approx({k: v[1] for k, v in SPACE.items()})
     middle = _hyperparameters(np.full(5, 0.5))
     assert middle["ridge"] == pytest.approx(1e-7) and middle["leak_rate"] == pytest.approx(0.525)
     assert _hyperparameters(np.full(5, 7.0)) == high  # clipped to the cube
