@@ -19,7 +19,7 @@ def _run(name):
 
 def test_registered_with_descriptions():
     experiments = all_experiments()
-    for name in ("esn_mackey_glass", "esn_laser", "esn_lorenz"):
+    for name in ("esn_mackey_glass", "esn_laser", "esn_lorenz", "esn_oscillator"):
         assert len(experiments[name].description) > 20
 
 
@@ -58,3 +58,8 @@ def test_valid_prediction_time_counts_the_steps_before_the_error_crosses_the_thr
     forecast[1, :, 0] = 0.3  # never crosses
     times = valid_prediction_time(forecast, truth, scale=2.0, dt=0.5, threshold=0.4)
     np.testing.assert_allclose(times, [4 * 0.5 * LYAPUNOV_EXPONENT, 10 * 0.5 * LYAPUNOV_EXPONENT])
+
+
+def test_esn_oscillator_forecast_meets_the_issue_target():
+    m = _run("esn_oscillator")
+    assert m["esn_relative_rmse"] <= 0.01  # issue target 1 %; measured 0.08 % (the RNN presets: 9.6-11.8 %)
