@@ -230,7 +230,7 @@ def test_reservoir_inside_sequential_fit_trains_only_the_dense_layers(tmp_path):
     path = model.save(tmp_path / "m.npz")
     loaded = physnn.load_model(path)
     np.testing.assert_allclose(loaded.predict(x), model.predict(x), rtol=1e-6)
-    trained_input = Reservoir(8, train_input=True)
+    trained_input = Reservoir(8, train=("input",))
     assert trained_input.non_trainable_keys == ("W",)
 
 

@@ -6,11 +6,16 @@ W [N, N] is sparse random: each entry is non-zero with probability ``density``, 
 bias, multiplying the constant 1) in (-bias_scaling, bias_scaling), the others in
 (-input_scaling, input_scaling).
 
-W comes from ``numpy.random.default_rng((seed, 0))`` and W_in from ``default_rng((seed, 1))``, so the same
-seed gives the same W whatever the number of inputs. Values are float64 (callers cast).
+Layer l (0-based) of a deep reservoir draws W from ``numpy.random.default_rng((seed, 2 l))`` and W_in from
+``default_rng((seed, 2 l + 1))`` (layer 0: (seed, 0) and (seed, 1)), so the same seed gives the same W
+whatever the number of inputs, and a deep reservoir's first layer is the one-layer reservoir. Values are
+float64 (callers cast). The unscaled W and its spectral radius are cached (a search over the spectral
+radius of one reservoir draws and diagonalises W once).
 """
 
 from __future__ import annotations
+
+from functools import lru_cache
 
 import numpy as np
 
@@ -83,17 +88,28 @@ def check_hyperparameters(units, spectral_radius, leak_rate, input_scaling, dens
     }
 
 
+@lru_cache(maxsize=4)
+def _unscaled(units: int, density: float, seed: int, layer: int):
+    """The random sparse W of ``reservoir_matrices`` before scaling, and its spectral radius (read-only)."""
+    rng = np.random.default_rng((seed, 2 * layer))
+    values = rng.uniform(-1.0, 1.0, (units, units))
+    W = np.where(rng.random((units, units)) < density, values, 0.0)
+    W.flags.writeable = False
+    return W, _radius(W)  # (the argument spectral_radius of reservoir_matrices shadows the function's name)
+
+
 def reservoir_matrices(units: int, n_inputs: int, spectral_radius: float = 1.25, density: float = 0.1,
-                       input_scaling: float = 1.0, bias_scaling: float = 1.0, seed: int = 0):
-    """Draw (W, W_in).
+                       input_scaling: float = 1.0, bias_scaling: float = 1.0, seed: int = 0, layer: int = 0):
+    """Draw (W, W_in) of one reservoir layer.
 
     Arguments:
         units: N, the reservoir size.
-        n_inputs: n_in, the input dimension.
+        n_inputs: n_in, the input dimension (a deep reservoir's layer l > 0 has n_in = N).
         spectral_radius: ρ, the spectral radius W is scaled to.
         density: probability that an entry of W is non-zero.
         input_scaling, bias_scaling: half-widths of the uniform input and bias weights.
-        seed: W from ``default_rng((seed, 0))``, W_in from ``default_rng((seed, 1))``.
+        seed: W from ``default_rng((seed, 2 layer))``, W_in from ``default_rng((seed, 2 layer + 1))``.
+        layer: the layer's index in a deep reservoir (0 for a one-layer reservoir).
 
     Returns:
         W [N, N] float64 with max |λ(W)| = ρ, W_in [N, 1 + n_in] float64 (column 0 multiplies the constant 1).
@@ -101,16 +117,21 @@ def reservoir_matrices(units: int, n_inputs: int, spectral_radius: float = 1.25,
     Raises:
         ValueError: if W has no non-zero eigenvalue (too few units for the density).
     """
-    rng = np.random.default_rng((seed, 0))
-    values = rng.uniform(-1.0, 1.0, (units, units))
-    W = np.where(rng.random((units, units)) < density, values, 0.0)
-    radius = _radius(W)  # (the argument spectral_radius shadows the function of that name)
+    W, radius = _unscaled(int(units), float(density), int(seed), int(layer))
     if not radius > 1e-12:
         raise ValueError(f"the random W of {units} units at density {density} has spectral radius 0 (too few "
                          "non-zero entries); raise density or units")
-    W *= spectral_radius / radius
-    rng_in = np.random.default_rng((seed, 1))
+    W = W * (spectral_radius / radius)
+    rng_in = np.random.default_rng((seed, 2 * layer + 1))
     W_in = rng_in.uniform(-1.0, 1.0, (units, 1 + n_inputs))
     W_in[:, 0] *= bias_scaling
     W_in[:, 1:] *= input_scaling
     return W, W_in
+
+
+def deep_reservoir_matrices(units: int, n_inputs: int, layers: int = 1, **kwargs):
+    """(Ws, W_ins): the tuples of the L layers' (W, W_in) (``reservoir_matrices`` with ``layer=l``; layer 0
+    takes the n_in inputs, layer l > 0 the N states below it). ``kwargs`` as ``reservoir_matrices``."""
+    pairs = [reservoir_matrices(units, n_inputs if layer == 0 else units, layer=layer, **kwargs)
+             for layer in range(layers)]
+    return tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)

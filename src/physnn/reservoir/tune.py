@@ -10,8 +10,12 @@ of y. Searched (the unit cube mapped to)
     leak_rate in [0.05, 1],  spectral_radius in [0.1, 1.5],  input_scaling in [0.01, 2] (log),
     bias_scaling in [0, 1],  ridge in [1e-10, 1e-4] (log),
 
-by ``strategy="random"`` (uniform in the cube) or ``"cma_es"`` (``physnn.evolve.cma_es`` from the cube's
-centre, sigma 0.3, population 8, members clipped to the cube) until ``budget_s`` seconds have passed. A
+by ``strategy="random"`` (uniform in the cube), ``"cma_es"`` (``physnn.evolve.cma_es`` from the cube's
+centre, sigma 0.3, population 8, members clipped to the cube) or ``"gradient"`` (the random points, each
+refined by gradient before it is scored: its input weights, leak rate and spectral radius trained for
+``gradient_epochs`` on the held-out one-step error of the ridge readout solved inside the loss,
+``ESN(trainable=("input", "leak", "radius"))``, ``physnn.reservoir.gradient``) until ``budget_s`` seconds
+have passed. A
 candidate whose readout solve is refused (ill-conditioned) or whose free run is not finite scores +inf. The
 best is refitted on the whole series. ReservoirPy leaves this search to the user (with hyperopt).
 """
@@ -25,12 +29,13 @@ import jax
 import numpy as np
 
 from physnn import _checks
-from physnn.reservoir.esn import ESN, READOUTS, _series
+from physnn.reservoir.esn import ESN, READOUTS, check_series
 
 #: name -> (low, high, logarithmic)
 SPACE = {"leak_rate": (0.05, 1.0, False), "spectral_radius": (0.1, 1.5, False), "input_scaling": (0.01, 2.0, True),
          "bias_scaling": (0.0, 1.0, False), "ridge": (1e-10, 1e-4, True)}
-STRATEGIES = ("random", "cma_es")
+STRATEGIES = ("random", "cma_es", "gradient")
+GRADIENT_TRAINABLE = ("input", "leak", "radius")
 
 
 class Trial(NamedTuple):
@@ -46,10 +51,10 @@ def _hyperparameters(point: np.ndarray) -> dict:
     return out
 
 
-def _score(esn: ESN, u, y, split: int, horizon, context: int, windows: int) -> float:
+def _score(esn: ESN, u, y, split: int, horizon, context: int, windows: int, fit_kwargs: dict) -> float:
     try:
-        esn.fit(u[:split], y[:split], warmup=min(context, split // 4))
-    except ValueError:  # the readout's normal equations refused as ill-conditioned
+        esn.fit(u[:split], y[:split], warmup=min(context, split // 4), **fit_kwargs)
+    except ValueError:  # the readout's normal equations refused as ill-conditioned (or a diverging gradient fit)
         return float("inf")
     scale = float(np.std(y)) or 1.0
     if horizon is None:
@@ -66,7 +71,8 @@ def _score(esn: ESN, u, y, split: int, horizon, context: int, windows: int) -> f
 
 def tune(u, y, units: int = 500, seed: int = 0, budget_s: float = 60.0, strategy: str = "random",
          horizon: int | None = None, context: int = 100, windows: int = 20, holdout: float = 0.2,
-         readout: str = "linear", density: float = 0.1, max_trials: int | None = None) -> ESN:
+         readout: str = "linear", density: float = 0.1, max_trials: int | None = None, gradient_epochs: int = 50,
+         learning_rate: float = 0.03) -> ESN:
     """Choose an ESN's leak rate, spectral radius, input and bias scaling and ridge on (u, y) alone (see the
     module docstring) and return it fitted on the whole of (u, y).
 
@@ -74,18 +80,21 @@ def tune(u, y, units: int = 500, seed: int = 0, budget_s: float = 60.0, strategy
         u, y: the training series [T, n_in], [T, n_out] (as ``ESN.fit``).
         units, seed, readout, density: the reservoir's (fixed during the search).
         budget_s: wall-clock seconds for the search (> 0); ``max_trials`` caps the candidates as well.
-        strategy: "random" or "cma_es".
+        strategy: "random", "cma_es" or "gradient".
+        gradient_epochs, learning_rate: the gradient refinement of each candidate (``strategy="gradient"``).
         horizon: free-run steps per held-out window (needs n_out = n_in, y[t] = u[t + 1]); None scores the
             teacher-forced one-step error.
         context: teacher-forced steps before each free run (and the washout of the fits).
         windows: held-out free runs; holdout: the held-out fraction at the end of the series, in (0, 0.5].
 
     Returns:
-        The fitted ESN; ``esn.tuning`` holds ``trials`` (every candidate's hyperparameters and score, in order),
-        ``best`` (the chosen one) and ``strategy``.
+        The fitted ESN; ``esn.tuning`` holds ``trials`` (every candidate's hyperparameters — after the gradient
+        refinement, for "gradient" — and score, in order), ``best`` (the chosen one) and ``strategy``. The
+        "gradient" strategy returns the best candidate itself (its trained W_in kept, ``trainable`` emptied)
+        with its readout refitted on the whole series.
     """
-    u = _series(u, "u", "[T, n_in]", what="tune")
-    y = _series(y, "y", "[T, n_out]", what="tune")
+    u = check_series(u, "u", "[T, n_in]", what="tune")
+    y = check_series(y, "y", "[T, n_out]", what="tune")
     if y.shape[0] != u.shape[0]:
         raise ValueError(f"tune: y must have T = {u.shape[0]} rows like u, got {y.shape}")
     if strategy not in STRATEGIES:
@@ -108,11 +117,21 @@ def tune(u, y, units: int = 500, seed: int = 0, budget_s: float = 60.0, strategy
             raise ValueError(f"tune: the held-out part ({len(u) - split} steps) must hold a context of {context} "
                              f"and a free run of {horizon} steps, and the rest at least {2 * context} steps")
     cap = None if max_trials is None else _checks.count("max_trials", max_trials)
+    gradient_epochs = _checks.count("gradient_epochs", gradient_epochs, 1, _checks.MAX_EPOCHS)
+    learning_rate = _checks.real("learning_rate", learning_rate, low=0.0, low_open=True)
+    trainable = GRADIENT_TRAINABLE if strategy == "gradient" else ()
+    fit_kwargs = {"epochs": gradient_epochs, "learning_rate": learning_rate} if trainable else {}
+    refined = {}  # the gradient strategy's best refined ESN so far: {"score": ..., "esn": ...}
 
     def evaluate(point):
         params = _hyperparameters(np.asarray(point, np.float64))
-        esn = ESN(units=units, seed=seed, readout=readout, density=density, **params)
-        return Trial(params, _score(esn, u, y, split, horizon, context, windows))
+        esn = ESN(units=units, seed=seed, readout=readout, density=density, trainable=trainable, **params)
+        score = _score(esn, u, y, split, horizon, context, windows, fit_kwargs)
+        if trainable:
+            params = {key: getattr(esn, key) for key in SPACE}  # the values the gradient reached
+            if score < refined.get("score", np.inf):
+                refined.update(score=score, esn=esn)
+        return Trial(params, score)
 
     trials, start = [], time.perf_counter()
 
@@ -120,7 +139,7 @@ def tune(u, y, units: int = 500, seed: int = 0, budget_s: float = 60.0, strategy
         return time.perf_counter() - start < budget_s and (cap is None or len(trials) < cap)
 
     rng = np.random.default_rng((_checks.seed("seed", seed), 7))
-    if strategy == "random":
+    if strategy in ("random", "gradient"):
         while more():
             trials.append(evaluate(rng.uniform(size=len(SPACE))))
     else:
@@ -145,7 +164,11 @@ def tune(u, y, units: int = 500, seed: int = 0, budget_s: float = 60.0, strategy
     if not trials or not np.isfinite(min(t.score for t in trials)):
         raise ValueError(f"tune: no candidate could be scored in {budget_s:g} s ({len(trials)} tried); raise budget_s")
     best = min(trials, key=lambda t: t.score)
-    esn = ESN(units=units, seed=seed, readout=readout, density=density, **best.params)
+    if trainable:  # keep the trained reservoir; refit only its readout
+        esn = refined["esn"]
+        esn.trainable = ()
+    else:
+        esn = ESN(units=units, seed=seed, readout=readout, density=density, **best.params)
     esn.fit(u, y, warmup=min(context, len(u) // 4))
     esn.tuning = {"trials": trials, "best": best, "strategy": strategy}
     return esn
