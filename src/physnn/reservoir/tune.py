@@ -71,14 +71,15 @@ def _score(esn: ESN, u, y, split: int, horizon, context: int, windows: int, fit_
 
 def tune(u, y, units: int = 500, seed: int = 0, budget_s: float = 60.0, strategy: str = "random",
          horizon: int | None = None, context: int = 100, windows: int = 20, holdout: float = 0.2,
-         readout: str = "linear", density: float = 0.1, max_trials: int | None = None, gradient_epochs: int = 50,
+         readout: str = "linear", density: float = 0.1, layers: int = 1, max_trials: int | None = None,
+         gradient_epochs: int = 50,
          learning_rate: float = 0.03) -> ESN:
     """Choose an ESN's leak rate, spectral radius, input and bias scaling and ridge on (u, y) alone (see the
     module docstring) and return it fitted on the whole of (u, y).
 
     Arguments:
         u, y: the training series [T, n_in], [T, n_out] (as ``ESN.fit``).
-        units, seed, readout, density: the reservoir's (fixed during the search).
+        units, seed, readout, density, layers: the reservoir's (fixed during the search).
         budget_s: wall-clock seconds for the search (> 0); ``max_trials`` caps the candidates as well.
         strategy: "random", "cma_es" or "gradient".
         gradient_epochs, learning_rate: the gradient refinement of each candidate (``strategy="gradient"``).
@@ -125,7 +126,8 @@ def tune(u, y, units: int = 500, seed: int = 0, budget_s: float = 60.0, strategy
 
     def evaluate(point):
         params = _hyperparameters(np.asarray(point, np.float64))
-        esn = ESN(units=units, seed=seed, readout=readout, density=density, trainable=trainable, **params)
+        esn = ESN(units=units, seed=seed, readout=readout, density=density, layers=layers, trainable=trainable,
+                  **params)
         score = _score(esn, u, y, split, horizon, context, windows, fit_kwargs)
         if trainable:
             params = {key: getattr(esn, key) for key in SPACE}  # the values the gradient reached
@@ -168,7 +170,7 @@ def tune(u, y, units: int = 500, seed: int = 0, budget_s: float = 60.0, strategy
         esn = refined["esn"]
         esn.trainable = ()
     else:
-        esn = ESN(units=units, seed=seed, readout=readout, density=density, **best.params)
+        esn = ESN(units=units, seed=seed, readout=readout, density=density, layers=layers, **best.params)
     esn.fit(u, y, warmup=min(context, len(u) // 4))
     esn.tuning = {"trials": trials, "best": best, "strategy": strategy}
     return esn
