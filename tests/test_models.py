@@ -106,7 +106,7 @@ def test_summary_before_build_prints_what_is_known():
 @pytest.mark.parametrize("kwargs, message", [
     ({"optimizer": "nadam"},
      r"optimizer='nadam' is not known; valid names are "
-     r"\['adagrad', 'adam', 'adamw', 'lbfgs', 'momentum', 'rmsprop', 'sgd'\]"),
+     r"\['adagrad', 'adam', 'adamw', 'hessian_free', 'lbfgs', 'momentum', 'rmsprop', 'sgd'\]"),
     ({"loss": "hinje"},
      r"loss='hinje' is not known; valid names are \[.*'categorical_crossentropy'.*'mse'.*\]"),
     ({"metrics": ["f1"]}, r"metric='f1' is not known; valid names are \[.*'accuracy'.*'mae'.*\]"),

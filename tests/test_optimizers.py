@@ -112,24 +112,25 @@ NEEDS_PARAMS = {"SCHEDULERS['adamw']", "OPTIMIZER_NAMES['adamw']", "optimizers.A
 
 
 # Full-batch optimisers need the loss function too (update(grads, state, params, value, value_and_grad)):
-# tested in their own row below.
-FULL_BATCH = {"OPTIMIZER_NAMES['lbfgs']"}
+# tested in their own rows below (Hessian-free without a Gauss-Newton product: the exact Hessian).
+FULL_BATCH = {"lbfgs": "LBFGSState", "hessian_free": "HFState"}  # OPTIMIZER_NAMES key -> its state's class
 
 
 def test_the_table_covers_every_registered_optimiser():
     registered = ({f"SCHEDULERS[{name!r}]" for name in SCHEDULERS} | {f"OPTIMIZER_NAMES[{name!r}]" for name in
                                                                      OPTIMIZER_NAMES} | {"partition"}
                   | {f"optimizers.{name}" for name in optimizers.CLASSES})
-    assert set(IDS) | FULL_BATCH == registered and len(IDS) == len(set(IDS))
+    assert set(IDS) | {f"OPTIMIZER_NAMES[{name!r}]" for name in FULL_BATCH} == registered and len(IDS) == len(set(IDS))
 
 
+@pytest.mark.parametrize("name", FULL_BATCH)
 @pytest.mark.parametrize("problem, start, minimum, steps, tol", [
     ("quadratic", QUADRATIC_START, TARGET, 20, QUADRATIC_TOL),
     ("rosenbrock", ROSENBROCK_START, ROSENBROCK_MINIMUM, 60, 1e-5),
 ])
-def test_full_batch_lbfgs_converges_without_recompiling(problem, start, minimum, steps, tol):
+def test_full_batch_optimisers_converge_without_recompiling(problem, start, minimum, steps, tol, name):
     loss = {"quadratic": quadratic, "rosenbrock": rosenbrock}[problem]
-    opt = OPTIMIZER_NAMES["lbfgs"]().functional()
+    opt = OPTIMIZER_NAMES[name]().functional()
     traces = []
 
     @jax.jit
@@ -146,7 +147,7 @@ def test_full_batch_lbfgs_converges_without_recompiling(problem, start, minimum,
         return jax.lax.scan(step, (params, opt.init(params)), None, length=steps)[0]
 
     params, state = run(start)
-    assert type(state).__name__ == "LBFGSState" and isinstance(state, tuple)
+    assert type(state).__name__ == FULL_BATCH[name] and isinstance(state, tuple)
     for got, want in zip(leaves(params), leaves(minimum)):
         np.testing.assert_allclose(got, want, atol=tol)
     run(tree_map(lambda p: p + 0.1, start))

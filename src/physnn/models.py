@@ -53,6 +53,7 @@ from physnn.training import (
     split_params,
 )
 from physnn.training.devices import data_parallel
+from physnn.training.hessian_free import CurvatureSplit
 from physnn.training.lbfgs import FullBatchOptimizer
 
 
@@ -392,17 +393,41 @@ class Module(WeightOwner):
         if self.loss is None:
             raise ValueError(f"call compile(optimizer, loss, metrics) before {what}")
 
+    def _data_loss(self, params, yb, y_pred, xb):
+        """The batch-mean compiled loss of the outputs ``y_pred`` (the objective without penalties and
+        ``add_loss`` terms)."""
+        with LayerContext(dict(params), {}):  # a loss reading self.g (add_weight) sees the traced value
+            return call_loss(self._loss_fn, yb, y_pred, xb, params, self._loss_extra)
+
     def _objective(self, params, state, xb, yb, key, training):
         """(loss, (state, metrics, updates)) of a batch; ``updates`` the non-trainable weights' new values."""
         y_pred, ctx = self._traced_call(params, state, xb, key, training)
-        with LayerContext(dict(params), {}):  # a loss reading self.g (add_weight) sees the traced value
-            data_loss = call_loss(self._loss_fn, yb, y_pred, xb, params, self._loss_extra)
+        data_loss = self._data_loss(params, yb, y_pred, xb)
         metrics = {name: fn(yb, y_pred) for name, fn in self.metrics}
         for name, value in ctx.metrics.items():
             if name in metrics or name == "loss":
                 raise ValueError(f"model '{self.name}': add_metric({name!r}) clashes with a compiled metric's name")
             metrics[name] = value
         return data_loss + self.regularization(params) + sum(ctx.losses, 0.0), (ctx.state, metrics, ctx.updates)
+
+    def _curvature_split(self, params, state, xb, yb, key, training):
+        """The batch objective split for a Gauss-Newton product (``physnn.training.hessian_free``): outputs
+        theta -> y_pred, the data loss y_pred -> loss (a loss reading the model's weights sees them at
+        ``params``, held fixed) and the remainder theta -> penalties + ``add_loss`` terms (None without any).
+        None, no split, when the loss takes the parameters (``loss(..., params=)``)."""
+        if "params" in self._loss_extra:
+            return None
+
+        def outputs(p):
+            return self._traced_call(p, state, xb, key, training)[0]
+
+        def remainder(p):
+            added = self._traced_call(p, state, xb, key, training)[1].losses if has_added else ()
+            return self.regularization(p) + sum(added, 0.0)
+
+        has_added = bool(self._traced_call(params, state, xb, key, training)[1].losses)  # (traced, not run)
+        constant = not has_added and isinstance(self.regularization(params), (int, float))
+        return CurvatureSplit(outputs, lambda y: self._data_loss(params, yb, y, xb), None if constant else remainder)
 
     def trainable_params(self) -> dict:
         """The part of ``params`` that ``fit`` trains (what the optimiser state covers)."""
@@ -447,7 +472,8 @@ class Module(WeightOwner):
         signature = ("epoch", n, layout, shuffle, has_val, frozen, parallel and parallel.key)
         if signature not in self._compiled:
             epoch = make_epoch(lambda p, s, x, y, k: self._objective(p, s, x, y, k, True),
-                               self._optimizer_fn, n, layout, shuffle, frozen, parallel)
+                               self._optimizer_fn, n, layout, shuffle, frozen, parallel,
+                               curvature=lambda p, s, x, y, k: self._curvature_split(p, s, x, y, k, True))
             evaluate = self._evaluate_fn()
 
             def run(carry, x, y, x_val, y_val, seed, epoch_index):

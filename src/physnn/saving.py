@@ -31,6 +31,7 @@ import numpy as np
 from physnn import _io, activations, costs, initializers, losses, metrics, optimizers, schedulers
 from physnn.layers.base import Layer
 from physnn.layers.serialize import check_config, register_layer
+from physnn.training.hessian_free import HessianFree
 from physnn.training.lbfgs import LBFGS
 
 FORMAT = "physnn-model"
@@ -73,7 +74,7 @@ _SCHEDULES = {fn.__name__: fn for fn in (schedulers.exponential_decay, scheduler
                                          schedulers.inverse_time_decay, schedulers.polynomial_decay)}
 # optimiser classes by the name a file stores: the course's by class name, Keras's (physnn.optimizers, whose
 # Adam, Adagrad and AdamW share their names with course classes) as "optimizers.<class name>"
-_OPTIMIZERS = {cls.__name__: cls for cls in (*schedulers.SCHEDULERS.values(), LBFGS)}
+_OPTIMIZERS = {cls.__name__: cls for cls in (*schedulers.SCHEDULERS.values(), LBFGS, HessianFree)}
 _OPTIMIZERS.update({f"optimizers.{name}": cls for name, cls in optimizers.CLASSES.items()})
 _OPTIMIZER_NAMES = {cls: name for name, cls in _OPTIMIZERS.items()}
 _RATE_KEYS = ("eta", "learning_rate")  # the learning rate's argument: course classes, Keras classes

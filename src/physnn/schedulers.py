@@ -671,14 +671,16 @@ OPTIMIZER_NAMES = {
     "adam": lambda: Adam(0.001, delta=1e-7, epsilon_hat=True),
     "adamw": lambda: AdamW(0.001, weight_decay=0.004, delta=1e-7, epsilon_hat=True),
     "lbfgs": lambda: _full_batch("LBFGS")(),
+    "hessian_free": lambda: _full_batch("HessianFree")(),
 }
 
 
 def _full_batch(name: str) -> type:
-    """A full-batch optimiser class of the engine (``physnn.training.lbfgs``, which builds on this module)."""
-    from physnn.training import lbfgs
+    """A full-batch optimiser class of the engine (``physnn.training.lbfgs`` or ``.hessian_free``, which
+    build on this module)."""
+    from physnn.training import hessian_free, lbfgs
 
-    return getattr(lbfgs, name)
+    return getattr(lbfgs, name) if hasattr(lbfgs, name) else getattr(hessian_free, name)
 
 
 def get_optimizer(optimizer) -> Scheduler | Optimizer:

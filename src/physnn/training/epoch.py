@@ -20,6 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from physnn.schedulers import Optimizer
+from physnn.training.hessian_free import gauss_newton_product
 from physnn.training.lbfgs import FullBatchOptimizer
 
 
@@ -110,7 +111,7 @@ def batched_pass(fn, state: dict, X, batch_size: int):
 
 
 def make_epoch(loss_fn, optimizer: Optimizer, n: int, layout: Layout, shuffle: bool = True, frozen: tuple = (),
-               parallel=None):
+               parallel=None, curvature=None):
     """Build ``epoch(train_state, X, Y, key) -> (train_state, logs)`` (not yet jitted; callers compose and jit).
 
     Arguments:
@@ -125,6 +126,11 @@ def make_epoch(loss_fn, optimizer: Optimizer, n: int, layout: Layout, shuffle: b
             computed for them and they come out bit-identical.
         parallel: None, or a ``training.devices.DataParallel``: every minibatch is split across its devices
             along the sample axis (the parameters are replicated; XLA all-reduces the gradient).
+        curvature: None, or ``(params, state, x_b, y_b, key_b) -> CurvatureSplit | None``
+            (``physnn.training.hessian_free``): the batch objective as a loss of the model outputs plus a
+            remainder. A ``FullBatchOptimizer`` with ``curvature=True`` (Hessian-free) then also gets
+            ``gauss_newton=`` the product v -> G v of that split at the step's parameters (trainable part);
+            without one (None, or the function returns None) it is not passed.
     Returns:
         The epoch function; ``logs`` holds "loss" and each metric, averaged over samples.
     """
@@ -149,7 +155,17 @@ def make_epoch(loss_fn, optimizer: Optimizer, n: int, layout: Layout, shuffle: b
                 (value, _), g = grad_fn(t, fixed, carry.state, xb, yb, key)
                 return value, g
 
-            change, opt_state = optimizer.update(grads, carry.opt_state, train, loss, value_and_grad)
+            extra = {}
+            if optimizer.curvature and curvature is not None:
+                split = curvature(merge_params(train, fixed) if frozen else train, carry.state, xb, yb, key)
+                if split is not None:
+                    if frozen:  # (the split's functions of the trainable part, the rest held fixed)
+                        split = split._replace(
+                            outputs=lambda t, f=split.outputs: f(merge_params(t, fixed)),
+                            remainder=None if split.remainder is None else
+                            lambda t, f=split.remainder: f(merge_params(t, fixed)))
+                    extra["gauss_newton"] = gauss_newton_product(split, train)
+            change, opt_state = optimizer.update(grads, carry.opt_state, train, loss, value_and_grad, **extra)
         else:
             change, opt_state = optimizer.update(grads, carry.opt_state, train)
         train = jax.tree_util.tree_map(lambda p, c: p - c.astype(p.dtype), train, change)

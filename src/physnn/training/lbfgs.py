@@ -286,11 +286,15 @@ class FullBatchOptimizer(NamedTuple):
     ``value_and_grad(params) -> (loss, grads)`` evaluates the batch's objective; as for every physnn optimiser,
     params <- params - change. ``full_batch=True`` (L-BFGS: a line search needs one deterministic objective):
     the trainer gives it the whole data set as one batch per epoch; ``full_batch=False`` (the evolution
-    strategies): ``fit`` keeps the user's ``batch_size`` and each minibatch step is one update on that batch."""
+    strategies): ``fit`` keeps the user's ``batch_size`` and each minibatch step is one update on that batch.
+    ``curvature=True`` (Hessian-free, ``physnn.training.hessian_free``): ``update`` also takes the keyword
+    ``gauss_newton``, v -> G v on pytrees like params, which the epoch passes when the model splits its
+    objective into a loss of its outputs and a remainder (``make_epoch``'s ``curvature``)."""
 
     init: Callable
     update: Callable
     full_batch: bool = True
+    curvature: bool = False
 
 
 def lbfgs(memory: int = 10) -> FullBatchOptimizer:
