@@ -26,6 +26,7 @@ import numpy as np
 
 from physnn import _checks
 from physnn.callbacks import Callback, EarlyStopping, ProgressBar
+from physnn.hyperparameters import check_binding
 from physnn.schedulers import set_lr_scale
 from physnn.training import fit_loop, flat_jit
 
@@ -99,10 +100,30 @@ class _StopWhenAllStopped(Callback):
             self.model.stop_training = True
 
 
+def _hyperparameters(hyperparameters, replicas: int):
+    """``{name: (owner, attribute, values)}`` -> (the binding {name: (owner, attribute)}, {name: values [R]})."""
+    if not hyperparameters:
+        return {}, {}
+    if not isinstance(hyperparameters, dict):
+        raise ValueError("hyperparameters must be a dict {name: (owner, attribute, values)}, got "
+                         f"{hyperparameters!r}")
+    binding, values = {}, {}
+    for name, spec in hyperparameters.items():
+        if not (isinstance(spec, tuple) and len(spec) == 3):
+            raise ValueError(f"hyperparameters[{name!r}] must be (owner, attribute, values), got {spec!r}")
+        binding[name] = spec[:2]
+        v = np.asarray(spec[2], np.float64)
+        if v.shape != (replicas,) or not np.all(np.isfinite(v)):
+            raise ValueError(f"hyperparameters[{name!r}]: values must be {replicas} finite numbers (one per replica), "
+                             f"got shape {v.shape}")
+        values[name] = v
+    return check_binding(binding), values
+
+
 def fit_replicas(model, x, y, replicas: int = 100, resample="bootstrap", sigma=None, seed: int = 0,
                  early_stopping: EarlyStopping | None = None, epochs: int = 1, batch_size=None,
                  validation_split: float = 0.0, validation_data=None, shuffle: bool = True,
-                 learning_rate_scales=None, verbose: int = 0) -> Ensemble:
+                 learning_rate_scales=None, hyperparameters=None, verbose: int = 0) -> Ensemble:
     """Train ``replicas`` copies of the compiled ``model`` together, each from its own initialisation (seed
     ``seed + r``) on its own resampled data, in one vmapped program per epoch.
 
@@ -120,6 +141,10 @@ def fit_replicas(model, x, y, replicas: int = 100, resample="bootstrap", sigma=N
         learning_rate_scales: None, or R factors > 0: replica r trains with the compiled optimiser's learning
             rate times factor r (the optimiser state's ``scale``, as ReduceLROnPlateau sets it): R learning
             rates in one program (``physnn.sweep`` evaluates learning-rate trials this way).
+        hyperparameters: None, or ``{name: (owner, attribute, values)}`` with R numbers ``values``: replica r
+            trains with ``owner.attribute = values[r]`` — a dropout layer's ``rate``, a regulariser's ``l2``,
+            a ``Reservoir``'s ``leak_rate``, a ``RidgeReadoutLoss``'s ``ridge``, any attribute read through
+            ``physnn.hyperparameters`` — traced into the one program (``Module.traced_hyperparameters``).
         verbose: 1 for a progress bar.
 
     Returns:
@@ -133,11 +158,13 @@ def fit_replicas(model, x, y, replicas: int = 100, resample="bootstrap", sigma=N
         raise ValueError("compile the model before fit_replicas (its optimiser and loss are every replica's)")
     x_np, y_np = np.asarray(x), np.asarray(y)
     seeds = [(seed + r) % 2**31 for r in range(replicas)]
+    binding, values = _hyperparameters(hyperparameters, replicas)
     plans = []
-    for r in range(replicas):
-        x_r, y_r = replica_data(x_np, y_np, r, resample, sigma, seed)
-        plans.append(model.training_plan(x_r, y_r, epochs, batch_size, validation_split, validation_data, shuffle,
-                                         seeds[r]))
+    with model.traced_hyperparameters(binding):  # (the epoch program is built with the binding)
+        for r in range(replicas):
+            x_r, y_r = replica_data(x_np, y_np, r, resample, sigma, seed)
+            plans.append(model.training_plan(x_r, y_r, epochs, batch_size, validation_split, validation_data,
+                                             shuffle, seeds[r]))
     if model.state:
         raise ValueError("fit_replicas does not take models with stateful layers (their state is per batch)")
     run, has_val = plans[0].run, plans[0].x_val is not None
@@ -154,6 +181,9 @@ def fit_replicas(model, x, y, replicas: int = 100, resample="bootstrap", sigma=N
         if scales.shape != (replicas,) or not np.all(np.isfinite(scales)) or np.any(scales <= 0):
             raise ValueError(f"learning_rate_scales must be {replicas} finite numbers > 0, got shape {scales.shape}")
         carry = carry._replace(opt_state=set_lr_scale(carry.opt_state, scales))
+    if values:
+        dtype = jax.tree_util.tree_leaves(carry.params)[0].dtype
+        carry = carry._replace(hyper={name: jnp.asarray(v, dtype) for name, v in values.items()})
 
     es = early_stopping
     monitor = es.monitor if es else "loss"

@@ -16,6 +16,7 @@ training objective is
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 import weakref
 from collections.abc import Callable
@@ -30,6 +31,7 @@ from physnn._notebook import html_table, in_notebook
 from physnn.activations import sigmoid, softmax
 from physnn.callbacks import History, ProgressBar
 from physnn.costs import accepted_kwargs, as_loss, call_loss
+from physnn.hyperparameters import binding_key, bound, check_binding
 from physnn.layers.base import Layer
 from physnn.layers.context import LayerContext, _stack, add_loss, add_metric
 from physnn.layers.embedding import Embedding
@@ -91,6 +93,8 @@ class Module(WeightOwner):
     the first call, by ``build`` or ``fit``). ``seed`` fixes the initial weights, shuffling and dropout (None:
     the default seed, 0 unless ``physnn.utils.set_random_seed`` set another).
     """
+
+    _hyper_binding = None  # {name: (owner, attribute)} inside ``traced_hyperparameters``
 
     def __init__(self, name: str | None = None, seed: int | None = None):
         if name is not None and not isinstance(name, str):
@@ -446,11 +450,17 @@ class Module(WeightOwner):
                 frozen.append((name, keys))
         return tuple(frozen)
 
-    def _evaluate_fn(self):
-        """``(params, state, x, y) -> (logs, state)``: the loss and metrics on (x, y). Without layer state in one
-        batch; a stateful model runs batches of its state's batch size in order, carrying the state (Keras)."""
-        if "evaluate" not in self._compiled:
-            def evaluate(params, state, x, y):
+    def _evaluate_fn(self, binding=None):
+        """``(params, state, x, y[, hyper]) -> (logs, state)``: the loss and metrics on (x, y). Without layer state
+        in one batch; a stateful model runs batches of its state's batch size in order, carrying the state
+        (Keras). ``hyper``: the values of the traced hyperparameters ``binding`` names (``physnn.hyperparameters``)."""
+        signature = ("evaluate", binding_key(binding)) if binding else "evaluate"
+        if signature not in self._compiled:
+            def evaluate(params, state, x, y, hyper=None):
+                with bound(binding or {}, hyper or {}):
+                    return evaluate_bound(params, state, x, y)
+
+            def evaluate_bound(params, state, x, y):
                 if not state:
                     loss, (_, metrics, _) = self._objective(params, state, x, y, None, False)
                     return {"loss": loss, **metrics}, state
@@ -465,16 +475,33 @@ class Module(WeightOwner):
                 totals = [t for t in totals if t is not None]
                 logs = jax.tree_util.tree_map(lambda *v: sum(v) / _n_samples(x), *totals)
                 return logs, state
-            self._compiled["evaluate"] = flat_jit(evaluate)
-        return self._compiled["evaluate"]
+            self._compiled[signature] = flat_jit(evaluate)
+        return self._compiled[signature]
+
+    @contextlib.contextmanager
+    def traced_hyperparameters(self, binding: dict):
+        """Within the block, the epoch programs that ``training_plan`` builds read the attributes ``binding``
+        names (``{name: (owner, attribute)}``: a dropout rate, an L2 factor, a leak rate ...) from the values
+        their carry holds (``TrainState.hyper``, ``{name: value}``) instead of baking them in
+        (``physnn.hyperparameters``); ``physnn.ensemble.fit_replicas(hyperparameters=...)`` trains k values in one
+        vmapped program this way. An empty binding changes nothing."""
+        previous = self._hyper_binding
+        self._hyper_binding = check_binding(binding) if binding else None
+        try:
+            yield self
+        finally:
+            self._hyper_binding = previous
 
     def _epoch_fn(self, n, layout, shuffle, has_val, frozen, parallel=None):
-        signature = ("epoch", n, layout, shuffle, has_val, frozen, parallel and parallel.key)
+        binding = self._hyper_binding
+        signature = ("epoch", n, layout, shuffle, has_val, frozen, parallel and parallel.key,
+                     binding_key(binding or {}))
         if signature not in self._compiled:
             epoch = make_epoch(lambda p, s, x, y, k: self._objective(p, s, x, y, k, True),
                                self._optimizer_fn, n, layout, shuffle, frozen, parallel,
-                               curvature=lambda p, s, x, y, k: self._curvature_split(p, s, x, y, k, True))
-            evaluate = self._evaluate_fn()
+                               curvature=lambda p, s, x, y, k: self._curvature_split(p, s, x, y, k, True),
+                               hyper_binding=binding)
+            evaluate = self._evaluate_fn(binding)
 
             def run(carry, x, y, x_val, y_val, seed, epoch_index):
                 carry, logs = epoch(carry, x, y, jax.random.fold_in(jax.random.PRNGKey(seed), epoch_index))
@@ -483,7 +510,7 @@ class Module(WeightOwner):
                         x_val, y_val = jax.tree_util.tree_map(parallel.split, (x_val, y_val))
                     # (a stateful model validates from its training state, which validation does not change)
                     logs.update({f"val_{k}": v for k, v in evaluate(carry.params, carry.state,
-                                                                    x_val, y_val)[0].items()})
+                                                                    x_val, y_val, carry.hyper)[0].items()})
                 return carry, logs
 
             self._compiled[signature] = flat_jit(run)
@@ -602,7 +629,7 @@ class Module(WeightOwner):
         self._fits += 1
 
         def set_carry(carry):
-            self.params, self.opt_state, self.state = carry
+            self.params, self.opt_state, self.state = carry.params, carry.opt_state, carry.state
 
         fit_loop(lambda carry, epoch: run(carry, x, y, x_val, y_val, seed, epoch),
                  get_carry=lambda: TrainState(self.params, self.opt_state, self.state), set_carry=set_carry,

@@ -11,7 +11,8 @@ are Keras's, without a factor 1/2:
 ``w`` may be an array or any pytree of arrays (the sums then run over every leaf). ``get`` resolves a name
 ("l1", "l2" with Keras's default factor 0.01;
 "l1_l2", whose factors default to 0 as Keras 3's), a ``{"class_name", "config"}`` dict, a regulariser
-object or a callable; ``serialize``/``get_config`` describe one by name and configuration.
+object or a callable; ``serialize``/``get_config`` describe one by name and configuration. The factors are
+read through ``physnn.hyperparameters`` (a sweep may train several factors in one vmapped program).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import jax
 import jax.numpy as jnp
 
 from physnn import _named
+from physnn.hyperparameters import hyperparameter, is_bound
 
 
 def _factor(name: str, value) -> float:
@@ -71,10 +73,10 @@ class L1L2(Regularizer):
 
     def __call__(self, w):
         penalty = 0.0
-        if self.l1:
-            penalty = penalty + self.l1 * _sum(jnp.abs, w)
-        if self.l2:
-            penalty = penalty + self.l2 * _sum(jnp.square, w)
+        if self.l1 or is_bound(self, "l1"):
+            penalty = penalty + hyperparameter(self, "l1") * _sum(jnp.abs, w)
+        if self.l2 or is_bound(self, "l2"):
+            penalty = penalty + hyperparameter(self, "l2") * _sum(jnp.square, w)
         return penalty
 
     def get_config(self):
@@ -88,7 +90,7 @@ class L1(Regularizer):
         self.l1 = _factor("l1", l1)
 
     def __call__(self, w):
-        return self.l1 * _sum(jnp.abs, w)
+        return hyperparameter(self, "l1") * _sum(jnp.abs, w)
 
     def get_config(self):
         return {"l1": self.l1}
@@ -101,7 +103,7 @@ class L2(Regularizer):
         self.l2 = _factor("l2", l2)
 
     def __call__(self, w):
-        return self.l2 * _sum(jnp.square, w)
+        return hyperparameter(self, "l2") * _sum(jnp.square, w)
 
     def get_config(self):
         return {"l2": self.l2}

@@ -5,9 +5,10 @@ physnn adds to Optuna only what its engine makes possible:
 
 * ``space``: a dict of ranges instead of define-by-run code, so the objective is a plain ``f(params)``;
 * ``batch=k``: k trials asked at once and evaluated by one call ``f([params_1, ..., params_k])`` -- with
-  ``learning_rate_objective`` that call trains the k models together in one vmapped program
-  (``physnn.ensemble.fit_replicas`` with one learning rate per replica), which Optuna's ``n_jobs`` threads
-  cannot do for CPU-bound trials;
+  ``hyperparameter_objective`` (or ``learning_rate_objective``) that call trains the k models together in one
+  vmapped program (``physnn.ensemble.fit_replicas`` with one learning rate, dropout rate, L2 factor, leak rate,
+  ridge ... per replica, traced into the program by ``physnn.hyperparameters``), which Optuna's ``n_jobs``
+  threads cannot do for CPU-bound trials;
 * ``PruningCallback``: a physnn callback reporting each epoch's monitored value to the trial and stopping a
   trial that Optuna's pruner judges hopeless (``optuna.TrialPruned``).
 
@@ -163,32 +164,59 @@ class PruningCallback(Callback):
             raise _optuna().TrialPruned(f"pruned at epoch {epoch + 1}: {self.monitor} = {logs[self.monitor]:.4g}")
 
 
-def learning_rate_objective(model, x, y, *, name: str = "learning_rate", monitor: str = "val_loss",
-                            seed: int = 0, **fit_kwargs):
-    """A batched objective ``f([params, ...]) -> [value, ...]`` for ``sweep(..., batch=k)``: the k trials'
-    learning rates (``params[name]``) train k copies of the compiled ``model`` together in one vmapped
-    program (``fit_replicas`` with ``resample=None``, copy r initialised from ``seed + r``), and each
-    trial's value is its final ``monitor``. ``fit_kwargs``: epochs, batch_size, validation_split, ... as in
-    ``fit``. The model must be compiled with a physnn optimiser whose learning rate is a number."""
+def hyperparameter_objective(model, x, y, targets: dict, *, monitor: str = "val_loss", seed: int = 0,
+                             **fit_kwargs):
+    """A batched objective ``f([params, ...]) -> [value, ...]`` for ``sweep(..., batch=k)``: the k trials train k
+    copies of the compiled ``model`` together in one vmapped program (``fit_replicas`` with ``resample=None``,
+    copy r initialised from ``seed + r``), each with its own values of the hyperparameters ``targets`` names,
+    and each trial's value is its final ``monitor``.
+
+    Arguments:
+        targets: ``{name: target}``, ``name`` a key of the trials' params and ``target`` either
+            ``"learning_rate"`` (the compiled optimiser's learning rate, which must be a number) or
+            ``(owner, attribute)``: any attribute read through ``physnn.hyperparameters`` and not changing a
+            shape — ``(dropout_layer, "rate")``, ``(dense.kernel_regularizer, "l2")``, ``(reservoir_layer,
+            "leak_rate")``, ``(ridge_readout_loss, "ridge")``.
+        monitor: the logged quantity returned ("val_loss" needs validation data in ``fit_kwargs``).
+        fit_kwargs: epochs, batch_size, validation_split, ... as in ``fit``.
+    """
     from physnn.ensemble import fit_replicas
 
-    base = getattr(model, "optimizer", None)
-    base_lr = getattr(base, "learning_rate", None)
-    if not isinstance(base_lr, numbers.Real) or isinstance(base_lr, bool) or base_lr <= 0:
-        raise ValueError("learning_rate_objective needs a model compiled with an optimiser whose learning_rate is a "
-                         f"number > 0 (physnn.optimizers.Adam(learning_rate=1e-3), ...), got {base!r}")
+    if not isinstance(targets, dict) or not targets:
+        raise ValueError(f"targets must be a non-empty dict name -> 'learning_rate' or (owner, attribute), got "
+                         f"{targets!r}")
+    base_lr = None
+    if "learning_rate" in targets.values():
+        base = getattr(model, "optimizer", None)
+        base_lr = getattr(base, "learning_rate", None)
+        if not isinstance(base_lr, numbers.Real) or isinstance(base_lr, bool) or base_lr <= 0:
+            raise ValueError("a learning-rate target needs a model compiled with an optimiser whose learning_rate is "
+                             f"a number > 0 (physnn.optimizers.Adam(learning_rate=1e-3), ...), got {base!r}")
 
     def objective(points):
-        scales = [p[name] / base_lr for p in points]
+        scales, traced = None, {}
+        for name, target in targets.items():
+            if target == "learning_rate":
+                scales = [p[name] / base_lr for p in points]
+            else:
+                traced[name] = (*target, [p[name] for p in points])
         ensemble = fit_replicas(model, x, y, replicas=len(points), resample=None, seed=seed,
-                                learning_rate_scales=scales, **fit_kwargs)
+                                learning_rate_scales=scales, hyperparameters=traced, **fit_kwargs)
         if monitor not in ensemble.history:
-            raise ValueError(f"learning_rate_objective monitors {monitor!r}, which is not logged; logged quantities "
+            raise ValueError(f"the objective monitors {monitor!r}, which is not logged; logged quantities "
                              f"are {sorted(ensemble.history)}")
         curve = ensemble.history[monitor]
         return [float(curve[-1, r]) if ensemble.finite[r] else float("nan") for r in range(len(points))]
 
     return objective
+
+
+def learning_rate_objective(model, x, y, *, name: str = "learning_rate", monitor: str = "val_loss",
+                            seed: int = 0, **fit_kwargs):
+    """``hyperparameter_objective(model, x, y, {name: "learning_rate"}, ...)``: k learning rates (``params[name]``)
+    in one vmapped program. The model must be compiled with a physnn optimiser whose learning rate is a
+    number."""
+    return hyperparameter_objective(model, x, y, {name: "learning_rate"}, monitor=monitor, seed=seed, **fit_kwargs)
 
 
 def study_table(study) -> str:

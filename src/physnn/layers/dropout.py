@@ -7,6 +7,7 @@ import numbers
 import jax
 import jax.numpy as jnp
 
+from physnn.hyperparameters import hyperparameter, is_bound
 from physnn.layers.base import Layer
 
 
@@ -21,7 +22,8 @@ class Dropout(Layer):
             without a ``key`` in training the mask is drawn from ``PRNGKey(seed)``.
 
     ``apply(params, x, key=..., training=True)`` needs a PRNG key (or a seed); the same key gives the
-    same mask.
+    same mask. The rate is read through ``physnn.hyperparameters`` (a sweep may train several rates in one
+    vmapped program).
     """
 
     supports_masking = True
@@ -37,7 +39,7 @@ class Dropout(Layer):
 
     def apply(self, params, x, *, key=None, training=False):
         """x [batch, ...] -> y of the same shape."""
-        if not training or self.rate == 0.0:
+        if not training or (self.rate == 0.0 and not is_bound(self, "rate")):
             return x
         if key is None:
             if self.seed is None:
@@ -45,6 +47,6 @@ class Dropout(Layer):
             key = jax.random.PRNGKey(self.seed)
         elif self.seed is not None:
             key = jax.random.fold_in(key, self.seed)
-        keep = 1.0 - self.rate
+        keep = 1.0 - hyperparameter(self, "rate")
         mask = jax.random.bernoulli(key, keep, jnp.shape(x))
         return jnp.where(mask, x / keep, jnp.zeros_like(x))

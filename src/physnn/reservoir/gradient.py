@@ -20,6 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from physnn import _checks
+from physnn.hyperparameters import hyperparameter
 
 
 class RidgeReadoutLoss:
@@ -55,7 +56,7 @@ class RidgeReadoutLoss:
         """W_out^T [D, n_out] of (Z^T Z + β I) W = Z^T Y, solved after scaling Z^T Z's diagonal to 1."""
         D = z_fit.shape[-1]
         Z, Y = z_fit.reshape(-1, D), y_fit.reshape(-1, y_fit.shape[-1]).astype(z_fit.dtype)
-        A = Z.T @ Z + self.ridge * jnp.eye(D, dtype=Z.dtype)
+        A = Z.T @ Z + hyperparameter(self, "ridge") * jnp.eye(D, dtype=Z.dtype)  # (a sweep may trace β)
         d = jnp.sqrt(jnp.diag(A))
         return jnp.linalg.solve(A / d[:, None] / d[None, :], (Z.T @ Y) / d[:, None]) / d[:, None]
 

@@ -25,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from physnn import _checks, initializers
+from physnn.hyperparameters import hyperparameter
 from physnn.layers.base import Layer
 from physnn.layers.serialize import register_layer
 from physnn.reservoir.matrices import check_hyperparameters, deep_reservoir_matrices
@@ -119,8 +120,9 @@ class Reservoir(Layer):
         return params
 
     def leak(self, params):
-        """The leak rate a: ``leak_rate``, or sigmoid(leak_logit) when trained."""
-        return jax.nn.sigmoid(params["leak_logit"]) if "leak_logit" in params else self.leak_rate
+        """The leak rate a: ``leak_rate`` (through ``physnn.hyperparameters``: a sweep may trace it), or
+        sigmoid(leak_logit) when trained."""
+        return jax.nn.sigmoid(params["leak_logit"]) if "leak_logit" in params else hyperparameter(self, "leak_rate")
 
     def radius_scale(self, params):
         """ρ_s: 1, or exp(log_radius) when the spectral radius is trained."""

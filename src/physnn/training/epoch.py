@@ -19,17 +19,20 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from physnn.hyperparameters import bound
 from physnn.schedulers import Optimizer
 from physnn.training.hessian_free import gauss_newton_product
 from physnn.training.lbfgs import FullBatchOptimizer
 
 
 class TrainState(NamedTuple):
-    """What an epoch carries: parameters, optimiser state and layer state (stateful RNNs; {} otherwise)."""
+    """What an epoch carries: parameters, optimiser state, layer state (stateful RNNs; {} otherwise) and the
+    values of traced hyperparameters (``physnn.hyperparameters``; None when there are none)."""
 
     params: dict
     opt_state: Any
     state: dict
+    hyper: Any = None
 
 
 class Layout(NamedTuple):
@@ -111,7 +114,7 @@ def batched_pass(fn, state: dict, X, batch_size: int):
 
 
 def make_epoch(loss_fn, optimizer: Optimizer, n: int, layout: Layout, shuffle: bool = True, frozen: tuple = (),
-               parallel=None, curvature=None):
+               parallel=None, curvature=None, hyper_binding=None):
     """Build ``epoch(train_state, X, Y, key) -> (train_state, logs)`` (not yet jitted; callers compose and jit).
 
     Arguments:
@@ -131,6 +134,8 @@ def make_epoch(loss_fn, optimizer: Optimizer, n: int, layout: Layout, shuffle: b
             remainder. A ``FullBatchOptimizer`` with ``curvature=True`` (Hessian-free) then also gets
             ``gauss_newton=`` the product v -> G v of that split at the step's parameters (trainable part);
             without one (None, or the function returns None) it is not passed.
+        hyper_binding: None, or ``{name: (owner, attribute)}`` (``physnn.hyperparameters``): while each step is
+            traced, those attributes read the values ``carry.hyper[name]`` (inputs of the program).
     Returns:
         The epoch function; ``logs`` holds "loss" and each metric, averaged over samples.
     """
@@ -143,6 +148,10 @@ def make_epoch(loss_fn, optimizer: Optimizer, n: int, layout: Layout, shuffle: b
     grad_fn = jax.value_and_grad(objective, has_aux=True)
 
     def step(carry: TrainState, batch):
+        with bound(hyper_binding or {}, carry.hyper or {}):
+            return plain_step(carry, batch)
+
+    def plain_step(carry: TrainState, batch):
         xb, yb, key = batch
         if parallel is not None:
             xb, yb = jax.tree_util.tree_map(parallel.split, (xb, yb))
@@ -172,7 +181,7 @@ def make_epoch(loss_fn, optimizer: Optimizer, n: int, layout: Layout, shuffle: b
         params = merge_params(train, fixed) if frozen else train
         if updates:
             params = {name: {**p, **updates.get(name, {})} for name, p in params.items()}
-        return TrainState(params, opt_state, state), {"loss": loss, **metrics}
+        return TrainState(params, opt_state, state, carry.hyper), {"loss": loss, **metrics}
 
     bs, n_full, tail = layout
     # one batch holding every sample: a permutation would change only the order of the sums (skipped: it cost
