@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 # Modules under physnn.experiments that register experiments, in tour order (every one must exist: a test
 # checks that this list and the package's modules agree).
 EXPERIMENT_MODULES = ["gates", "digits", "iris", "eos", "sequences", "physics", "unsupervised", "ising",
-                      "reservoir",
+                      "reservoir", "memory",
                       "evolution"]
 
 
