@@ -10,7 +10,7 @@ second-order gradient descent", Neural Computation 14 (2002) (the product G v = 
 
 One HF iteration at theta (gradient g of the objective f) minimises the damped quadratic model
 
-    q(d) = g.d + 1/2 d.(G + lambda I) d                                       (Martens 2010, eq. 1 with damping)
+    q(d) = g.d + 1/2 d.(G + lambda I) d         (Martens 2010: the quadratic model of Sec. 2, damped as Sec. 4.1)
 
 by truncated conjugate gradient (``conjugate_gradient``), where G is the Gauss-Newton matrix of the split
 objective f(theta) = L(F(theta)) + R(theta), F the model outputs on the batch, L the data loss of the outputs
@@ -305,7 +305,11 @@ class HessianFree(Scheduler):
     optimisation (``hessian_free``; Martens 2010, Martens & Sutskever 2011). Each epoch of ``fit`` is one HF
     iteration on the whole data set (``batch_size`` and ``shuffle`` do not apply), costing up to ``max_cg``
     Gauss-Newton products (about a forward and a backward pass each). Suited to ill-conditioned smooth
-    objectives: deep or recurrent networks (long-range memory), regression."""
+    objectives: deep or recurrent networks (long-range memory), regression.
+
+    It minimises the training loss hard, so a network can memorise a small fixed data set; Martens & Sutskever
+    (2011) drew fresh sequences for every iteration: call ``fit(x_k, y_k, epochs=1)`` with new data of the same
+    shapes each time (the damping and the CG warm start stay in ``model.opt_state``; nothing recompiles)."""
 
     def __init__(self, damping: float = 1.0, max_cg: int = 50, cg_decay: float = 0.95, cg_tol: float = 5e-4,
                  max_backtracks: int = 8):
