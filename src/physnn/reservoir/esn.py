@@ -22,7 +22,7 @@ NRMSE84 about 3x at N = 500 and 2x at N = 1000 with the same reservoir.
 
 With ``layers=L`` the reservoir is deep (Gallicchio et al. 2017; ``physnn.reservoir.update``): L stacked
 reservoirs of N units, layer l > 1 driven by layer l - 1's new state, and the readout over every layer's state
-x = [x_1; ...; x_L] (D = 1 + n_in + L N). With ``trainable`` naming "input", "leak" or "radius", ``fit`` first
+x = [x_1; ...; x_L] (D = 1 + n_in + L·N). With ``trainable`` naming "input", "leak" or "radius", ``fit`` first
 trains W_in, a or ρ by gradient on the held-out error of the ridge readout solved inside the loss
 (``physnn.reservoir.gradient``, through the engine's ``fit``), then solves the readout as below.
 
@@ -200,7 +200,7 @@ class ESN:
         ridge: β >= 0, the Tikhonov regularisation of the readout.
         readout: "linear" (z = [1; u; x], the default) or "quadratic" (z = [1; u; x; x∘x]).
         layers: L >= 1, stacked reservoirs (a deep ESN, ``physnn.reservoir.update``: layer l > 1 driven by the
-            layer below; the readout sees every layer's state, x = [x_1; ...; x_L] [L N]).
+            layer below; the readout sees every layer's state, x = [x_1; ...; x_L], of length L·N).
         trainable: what ``fit`` trains by gradient before the closed-form readout, a tuple of "input" (W_in),
             "leak" (a) and "radius" (ρ) (``physnn.reservoir.gradient``; default none).
         seed: layer l's W from ``default_rng((seed, 2 l))``, its W_in from ``default_rng((seed, 2 l + 1))``
@@ -209,8 +209,8 @@ class ESN:
 
     Attributes (after ``fit``):
         Ws, W_ins: every layer's W [N, N] and W_in ([N, 1 + n_in] for layer 1, [N, 1 + N] above); W, W_in the
-        first layer's; W_out [n_out, D] (D = 1 + n_in + L N, or 1 + n_in + 2 L N for the quadratic readout;
-        NumPy float64), state x [L N].
+        first layer's; W_out [n_out, D] (D = 1 + n_in + L·N, or 1 + n_in + 2 L·N for the quadratic readout;
+        NumPy float64), state x [L·N].
 
     Example:
         >>> from physnn.datasets import mackey_glass_t17
@@ -273,7 +273,7 @@ class ESN:
 
     @property
     def state_size(self) -> int:
-        """L N, the length of the state x = [x_1; ...; x_L]."""
+        """L·N, the length of the state x = [x_1; ...; x_L]."""
         return self.layers * self.units
 
     @property
@@ -387,7 +387,7 @@ class ESN:
         return self
 
     def states(self, u) -> np.ndarray:
-        """Teacher-forced reservoir states x(1..T) [T, L N] for inputs u [T, n_in], from the carried state (which
+        """Teacher-forced reservoir states x(1..T) [T, L·N] for inputs u [T, n_in], from the carried state (which
         then moves to x(T)). Needs the matrices (``build`` or ``fit``) but no readout."""
         if self.W is None:
             raise ValueError("ESN.states: no reservoir yet; call fit(u, y) or build(n_inputs) first")

@@ -61,15 +61,15 @@ class Reservoir(Layer):
     Arguments:
         units: N, the reservoir size (of each layer).
         spectral_radius, leak_rate, input_scaling, density, bias_scaling: as ``physnn.reservoir.ESN``.
-        layers: L >= 1 stacked reservoirs (the output holds every layer's state, [.., L N]).
-        return_sequences: return every state [batch, time, L N] (default) or the last one [batch, L N].
+        layers: L >= 1 stacked reservoirs (the output holds every layer's state, [..., L·N]).
+        return_sequences: return every state [batch, time, L·N] (default) or the last one [batch, L·N].
         train: what ``fit`` trains by gradient, a tuple of "input", "leak", "radius" (default none; see the
             module docstring). W stays fixed either way.
         seed: the matrices' seed; None (default) takes one from the model's generator (layer i of a model
             seeded s draws from ``default_rng((s, i))``), so the model's seed decides.
         name: layer name.
 
-    Shapes: x [batch, time, n_in] -> [batch, time, L N] or [batch, L N]. Parameters ``W`` [N, N] and ``W_in``
+    Shapes: x [batch, time, n_in] -> [batch, time, L·N] or [batch, L·N]. Parameters ``W`` [N, N] and ``W_in``
     [N, 1 + n_in] (column 0 the bias), ``W_l``/``W_in_l`` [N, 1 + N] for the layers l = 1..L-1 above, and
     with ``train`` the scalars ``leak_logit`` and ``log_radius``.
     """
@@ -129,7 +129,7 @@ class Reservoir(Layer):
         return jnp.exp(params["log_radius"]) if "log_radius" in params else 1.0
 
     def apply(self, params, x, *, key=None, training=False):
-        """x [batch, time, n_in] -> the states x(1..T) [batch, time, L N], or x(T) [batch, L N], from x(0) = 0."""
+        """x [batch, time, n_in] -> the states x(1..T) [batch, time, L·N], or x(T) [batch, L·N], from x(0) = 0."""
         x = jnp.asarray(x)
         keys = matrix_keys(self.layers)
         scale = self.radius_scale(params)

@@ -11,7 +11,7 @@ new state of layer l - 1,
     x_1(t) = (1 - a) x_1(t-1) + a tanh(W_in,1 [1; u(t)]      + W_1 x_1(t-1)),
     x_l(t) = (1 - a) x_l(t-1) + a tanh(W_in,l [1; x_{l-1}(t)] + W_l x_l(t-1)),     l = 2..L,
 
-and the readout sees every layer's state, x(t) = [x_1(t); ...; x_L(t)] [L N].
+and the readout sees every layer's state, x(t) = [x_1(t); ...; x_L(t)], of length L·N.
 """
 
 from __future__ import annotations
@@ -38,12 +38,12 @@ def reservoir_step(x, p1, Ws_T, W_ins_T, a):
     """One time step of a (deep) reservoir: every layer in turn, layer l > 1 driven by layer l - 1's new state.
 
     Arguments:
-        x: the previous state [..., L N]; p1: layer 1's input drive W_in,1 [1; u(t)], [..., N];
+        x: the previous state [..., L·N]; p1: layer 1's input drive W_in,1 [1; u(t)], [..., N];
         Ws_T: the transposed recurrent matrices W_l^T, a tuple of L arrays [N, N];
         W_ins_T: the transposed input matrices, [1 + n_in, N] for layer 1 (unused here: p1 holds its
             product) and [1 + N, N] above (row 0 multiplies the constant 1); a: the leak rate.
     Returns:
-        The new state [..., L N].
+        The new state [..., L·N].
     """
     N = Ws_T[0].shape[0]
     new = [leaky_update(x[..., :N], p1, Ws_T[0], a)]
@@ -58,9 +58,9 @@ def drive(Ws_T, W_ins_T, a, x0, u):
 
     Arguments:
         Ws_T, W_ins_T, a: as ``reservoir_step``.
-        x0: the initial state [L N]; u: the inputs [T, n_in].
+        x0: the initial state [L·N]; u: the inputs [T, n_in].
     Returns:
-        (x(T) [L N], x(1..T) [T, L N]).
+        (x(T) [L·N], x(1..T) [T, L·N]).
     """
     p = W_ins_T[0][None, 0] + u @ W_ins_T[0][1:]  # layer 1's input drive for every t at once
 
