@@ -20,6 +20,8 @@ def test_recall_task_shows_the_value_once_then_distractors():
     assert nmse(np.zeros_like(v), v) == pytest.approx(1 + np.mean(v) ** 2 / np.var(v))
     with pytest.raises(ValueError, match="method"):
         train_and_test("gru", 10)
+    np.testing.assert_array_equal(recall_task(8, 15, 2, draw=0)[0], recall_task(8, 15, 2)[0])
+    assert not np.array_equal(recall_task(8, 15, 2, draw=1)[0], recall_task(8, 15, 2)[0])
 
 
 def test_rnn_four_ways_quick_run_bridges_lag_20_three_ways_and_the_irnn_learns():
