@@ -583,9 +583,8 @@ class Module(WeightOwner):
                 self.opt_state = None  # a layer's `trainable` changed since the state was made
         if self.opt_state is None:
             self.opt_state = self._optimizer_fn.init(trainable)
-        if parallel is not None and self._has_stateful_layers():
-            raise ValueError("devices: data-parallel training of stateful layers is not supported (their state is "
-                             "per batch row)")
+        if parallel is not None:
+            self._refuse_stateful_on_devices()
         run = self._epoch_fn(n, layout, shuffle, x_val is not None, frozen, parallel)
 
         seed = fit_seed(self.seed, self._fits, seed)
@@ -683,9 +682,12 @@ class Module(WeightOwner):
         parallel = data_parallel(devices)
         if parallel is None:
             return self.params, lambda data: data
-        if self._has_stateful_layers():
-            raise ValueError("devices: stateful layers run on one device (their state is per batch)")
+        self._refuse_stateful_on_devices()
         return parallel.place(self.params), parallel.scatter
+
+    def _refuse_stateful_on_devices(self):
+        if self._has_stateful_layers():
+            raise ValueError("devices: stateful layers run on one device (their state is per batch row)")
 
     # --- state of stateful layers --------------------------------------------------------------------
 
