@@ -23,6 +23,11 @@ gradient-trained networks see 512 freshly drawn sequences per epoch (as Martens 
 fixed set is memorised at long lags) and start each lag from their weights at the previous one (a curriculum,
 which Hessian-free needs to reach lag 200); the ESN's readout is solved on 2048 sequences. A method's sweep stops
 at its first failed lag. Reported per method: the longest lag bridged and the NMSE at every lag tried.
+
+Measured (seed 0, full run, 235 s on 2 cores): Hessian-free bridges lag 200 (NMSE 3.7e-4; 189 s), the
+identity-initialised ReLU RNN 200 (0.079; 14 s), the LSTM 50 (7.9e-4; at 100 it stays at 1.0 within its 100
+epochs; 28 s), the ESN 25 (3.0e-4; at 50: 0.51, the memory of 200 random units; 3 s). Quick run (lag 20): all
+four below 0.1 (LSTM 0.004, Hessian-free 0.004, ESN 1e-4, IRNN 0.07-0.10).
 """
 
 from __future__ import annotations
