@@ -57,6 +57,20 @@ def test_ridge_readout_equals_the_closed_form():
     np.testing.assert_allclose(esn.W_out, expected.T, rtol=1e-9, atol=1e-10)
 
 
+def test_the_fit_in_chunks_equals_the_closed_form_over_the_whole_series(monkeypatch):
+    from physnn.reservoir import esn as esn_module
+
+    monkeypatch.setattr(esn_module, "FIT_CHUNK", 50)  # 4 chunks of 50 and a rest of 33; the washout ends in chunk 2
+    rng = np.random.default_rng(5)
+    u, y = rng.normal(size=(233, 1)), rng.normal(size=(233, 2))
+    esn = _tiny(ridge=0.3, readout="quadratic").fit(u, y, warmup=60)
+    x = _hand_states(esn.W, esn.W_in, 0.6, u)
+    Z = np.concatenate([np.ones((233, 1)), u, x, x * x], axis=1)[60:]
+    expected = np.linalg.solve(Z.T @ Z + 0.3 * np.eye(Z.shape[1]), Z.T @ y[60:])
+    np.testing.assert_allclose(esn.W_out, expected.T, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(esn.state, x[-1], rtol=0, atol=1e-12)
+
+
 def test_the_quadratic_readout_is_the_closed_form_over_squared_states_and_round_trips(tmp_path):
     """readout="quadratic": z = [1; u; x; x∘x]; W_out the ridge solution over it, predict Z W_out^T, forecast
     the repeated predict fed back, save/load keeping it; the linear readout's W_out differs."""
