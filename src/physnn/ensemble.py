@@ -26,7 +26,7 @@ import numpy as np
 
 from physnn import _checks
 from physnn.callbacks import Callback, EarlyStopping, ProgressBar
-from physnn.hyperparameters import check_binding
+from physnn.hyperparameters import bound, check_binding, check_values
 from physnn.schedulers import set_lr_scale
 from physnn.training import fit_loop, flat_jit
 
@@ -68,12 +68,21 @@ class Ensemble:
         finite: [R] False for replicas whose loss turned non-finite (left out of ``predict``).
         stopped_epoch: [R] the epoch after which early stopping stopped each replica (-1: ran to the end).
         history: name -> [epochs run, R] per-replica logs (nan after a replica stopped).
+        hyperparameters: name -> [R] each replica's values of the traced hyperparameters (``fit_replicas``'s
+            ``hyperparameters``), which its predictions use too (a reservoir's leak rate acts at inference).
     """
 
-    def __init__(self, model, params, seeds, finite, stopped_epoch, history):
+    def __init__(self, model, params, seeds, finite, stopped_epoch, history, binding=None, hyperparameters=None):
         self.model, self.params, self.seeds = model, params, np.asarray(seeds)
         self.finite, self.stopped_epoch, self.history = np.asarray(finite), np.asarray(stopped_epoch), history
-        self._members = jax.jit(jax.vmap(lambda p, x: model.forward(p, {}, x, None, False)[0], in_axes=(0, None)))
+        self.hyperparameters = {k: np.asarray(v) for k, v in (hyperparameters or {}).items()}
+        binding = binding or {}
+
+        def member(p, hyper, x):
+            with bound(binding, hyper):
+                return model.forward(p, {}, x, None, False)[0]
+
+        self._members = jax.jit(jax.vmap(member, in_axes=(0, 0, None)))
 
     def __len__(self) -> int:
         return len(self.seeds)
@@ -81,7 +90,8 @@ class Ensemble:
     def members(self, x) -> np.ndarray:
         """Every replica's prediction for inputs x [n, *input_shape]: [R, n, *output_shape]."""
         dtype = jax.tree_util.tree_leaves(self.params)[0].dtype
-        return np.asarray(self._members(self.params, jnp.asarray(np.asarray(x), dtype)))
+        hyper = {k: jnp.asarray(v, dtype) for k, v in self.hyperparameters.items()}
+        return np.asarray(self._members(self.params, hyper, jnp.asarray(np.asarray(x), dtype)))
 
     def predict(self, x) -> tuple[np.ndarray, np.ndarray]:
         """(mean, std) over the finite replicas of their predictions for x: two arrays [n, *output_shape]; std
@@ -117,7 +127,9 @@ def _hyperparameters(hyperparameters, replicas: int):
             raise ValueError(f"hyperparameters[{name!r}]: values must be {replicas} finite numbers (one per replica), "
                              f"got shape {v.shape}")
         values[name] = v
-    return check_binding(binding), values
+    binding = check_binding(binding)
+    check_values(binding, values)
+    return binding, values
 
 
 def fit_replicas(model, x, y, replicas: int = 100, resample="bootstrap", sigma=None, seed: int = 0,
@@ -246,4 +258,4 @@ def fit_replicas(model, x, y, replicas: int = 100, resample="bootstrap", sigma=N
     history = {k: np.asarray(v) for k, v in book["history"].items()}
     ran = int(np.max(np.nonzero(np.any(np.isfinite(history["loss"]), axis=1))[0], initial=-1)) + 1
     return Ensemble(model, params, seeds, np.asarray(book["finite"]), np.asarray(book["stopped"]),
-                    {k: v[:ran] for k, v in history.items()})
+                    {k: v[:ran] for k, v in history.items()}, binding, values)

@@ -67,6 +67,8 @@ class Regularizer:
 class L1L2(Regularizer):
     """R(w) = l1 sum |w| + l2 sum w^2 (Keras's ``L1L2``; both factors default to 0)."""
 
+    traceable_hyperparameters = {"l1": "[0, inf)", "l2": "[0, inf)"}
+
     def __init__(self, l1=0.0, l2=0.0):
         self.l1 = _factor("l1", l1)
         self.l2 = _factor("l2", l2)
@@ -86,6 +88,8 @@ class L1L2(Regularizer):
 class L1(Regularizer):
     """R(w) = l1 sum |w| (Keras's ``L1``, default l1 = 0.01)."""
 
+    traceable_hyperparameters = {"l1": "[0, inf)"}
+
     def __init__(self, l1=0.01):
         self.l1 = _factor("l1", l1)
 
@@ -98,6 +102,8 @@ class L1(Regularizer):
 
 class L2(Regularizer):
     """R(w) = l2 sum w^2 (Keras's ``L2``, default l2 = 0.01; no factor 1/2)."""
+
+    traceable_hyperparameters = {"l2": "[0, inf)"}
 
     def __init__(self, l2=0.01):
         self.l2 = _factor("l2", l2)

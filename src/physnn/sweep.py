@@ -33,6 +33,7 @@ import numpy as np
 
 from physnn import _checks
 from physnn.callbacks import Callback
+from physnn.hyperparameters import check_binding
 
 SAMPLERS = ("tpe", "random")
 PRUNERS = ("median", None)
@@ -185,8 +186,13 @@ def hyperparameter_objective(model, x, y, targets: dict, *, monitor: str = "val_
     if not isinstance(targets, dict) or not targets:
         raise ValueError(f"targets must be a non-empty dict name -> 'learning_rate' or (owner, attribute), got "
                          f"{targets!r}")
+    learning_rates = [name for name, target in targets.items() if isinstance(target, str)]
+    if len(learning_rates) > 1 or any(targets[name] != "learning_rate" for name in learning_rates):
+        raise ValueError(f"targets: one 'learning_rate' target at most, and the others (owner, attribute); got "
+                         f"{targets!r}")
+    check_binding({name: target for name, target in targets.items() if name not in learning_rates})
     base_lr = None
-    if "learning_rate" in targets.values():
+    if learning_rates:
         base = getattr(model, "optimizer", None)
         base_lr = getattr(base, "learning_rate", None)
         if not isinstance(base_lr, numbers.Real) or isinstance(base_lr, bool) or base_lr <= 0:
@@ -196,7 +202,7 @@ def hyperparameter_objective(model, x, y, targets: dict, *, monitor: str = "val_
     def objective(points):
         scales, traced = None, {}
         for name, target in targets.items():
-            if target == "learning_rate":
+            if name in learning_rates:
                 scales = [p[name] / base_lr for p in points]
             else:
                 traced[name] = (*target, [p[name] for p in points])

@@ -139,6 +139,10 @@ def test_gradient_training_of_leak_radius_and_input_cuts_the_held_out_error():
     again = ESN(**start, trainable=("input", "leak", "radius")).fit(s[:1200], s[1:1201], warmup=50, epochs=40,
                                                                     learning_rate=0.05)
     np.testing.assert_array_equal(again.W_out, trained.W_out)  # the same seed, the same numbers
+    W_in, radius = again.W_in.copy(), again.spectral_radius
+    again.fit(s[:1200], s[1:1201], warmup=50, epochs=1, learning_rate=1e-12)  # a refit continues from the trained
+    np.testing.assert_allclose(again.W_in, W_in, atol=1e-9)
+    np.testing.assert_allclose(np.max(np.abs(np.linalg.eigvals(again.W))), radius, rtol=1e-9)
 
 
 def test_tune_gradient_strategy_refines_each_candidate_and_keeps_the_trained_reservoir():
@@ -147,11 +151,25 @@ def test_tune_gradient_strategy_refines_each_candidate_and_keeps_the_trained_res
                windows=4, max_trials=2, gradient_epochs=5)
     trials = esn.tuning["trials"]
     assert len(trials) == 2 and esn.tuning["strategy"] == "gradient" and esn.trainable == ()
-    assert esn.leak_rate == esn.tuning["best"].params["leak_rate"]
+    assert esn.tuning["best"].score == min(t.score for t in trials)
+    fresh = ESN(**esn.config).build(1)  # the returned ESN is the trained candidate, not a redrawn one
+    assert esn.leak_rate == fresh.leak_rate and not np.allclose(esn.W_in, fresh.W_in)
     random = tune(s[:-1], s[1:], units=30, seed=0, budget_s=120, strategy="random", horizon=10, context=40,
                   windows=4, max_trials=2)
     # the same starting points, moved by the gradient
     assert all(g.params["leak_rate"] != r.params["leak_rate"] for g, r in zip(trials, random.tuning["trials"]))
+
+
+def test_tune_scores_a_diverging_gradient_fit_as_inf(monkeypatch):
+    from physnn.training import TrainingDivergedError
+
+    def diverge(self, *args, **kwargs):
+        raise TrainingDivergedError("loss is nan at epoch 3")
+
+    monkeypatch.setattr(ESN, "fit", diverge)
+    s = _signal(300)
+    with pytest.raises(ValueError, match="no candidate could be scored"):
+        tune(s[:-1], s[1:], units=10, budget_s=60, strategy="gradient", horizon=None, context=20, max_trials=2)
 
 
 @pytest.mark.parametrize("key, value", [("layers", 0), ("trainable", ("bias",)), ("trainable", 3)])

@@ -27,6 +27,7 @@ class Dropout(Layer):
     """
 
     supports_masking = True
+    traceable_hyperparameters = {"rate": "[0, 1)"}
 
     def __init__(self, rate, seed=None, name=None):
         super().__init__(name)

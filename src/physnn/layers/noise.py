@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 
 from physnn import _checks
+from physnn.hyperparameters import hyperparameter, is_bound
 from physnn.layers.base import Layer
 
 
@@ -26,7 +27,11 @@ class GaussianNoise(Layer):
     Arguments:
         stddev: the noise's standard deviation, >= 0.
         seed: optional int folded into the key (two such layers given one key then draw differently).
+
+    The standard deviation is read through ``physnn.hyperparameters`` (a sweep may train several in one program).
     """
+
+    traceable_hyperparameters = {"stddev": "[0, inf)"}
 
     def __init__(self, stddev, seed=None, name=None):
         super().__init__(name)
@@ -35,10 +40,10 @@ class GaussianNoise(Layer):
 
     def apply(self, params, x, *, key=None, training=False):
         """x [batch, ...] -> y of the same shape."""
-        if not training or self.stddev == 0.0:
+        if not training or (self.stddev == 0.0 and not is_bound(self, "stddev")):
             return x
         noise = jax.random.normal(_key(self, key, self.seed), jnp.shape(x), jnp.result_type(x))
-        return x + self.stddev * noise
+        return x + hyperparameter(self, "stddev") * noise
 
 
 class Sampling(Layer):

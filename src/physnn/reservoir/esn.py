@@ -391,10 +391,13 @@ class ESN:
             raise ValueError(f"ESN.fit: holdout must be in (0, 1), got {holdout!r}")
         layer = Reservoir(self.units, self.spectral_radius, self.leak_rate, self.input_scaling, self.density,
                           self.bias_scaling, layers=self.layers, train=self.trainable, seed=self.seed)
+        keys = matrix_keys(self.layers)
+        start = {}  # the matrices held (the trained ones, when fitted before: a refit continues from them)
+        for (W_key, W_in_key), W, W_in in zip(keys, self.Ws, self.W_ins):
+            start.update({W_key: W, W_in_key: W_in})
         with self._x64():
             params, self.training_loss = train_reservoir(layer, u, y, warmup, max(self.ridge, 1e-10), self.quadratic,
-                                                         epochs, learning_rate, holdout, self.seed)
-        keys = matrix_keys(self.layers)
+                                                         epochs, learning_rate, holdout, self.seed, start)
         scale = float(np.exp(params.get("log_radius", 0.0)))
         self.Ws = tuple(W * scale for W in self.Ws)  # the fixed matrices, as drawn, times ρ_s
         self.W_ins = tuple(params[W_in] for _, W_in in keys)

@@ -40,6 +40,8 @@ class RidgeReadoutLoss:
 
     whole_data_in_order = True
 
+    traceable_hyperparameters = {"ridge": "[0, inf)"}
+
     def __init__(self, ridge: float, warmup: int, split: int, quadratic: bool = False):
         self.ridge = _checks.real("ridge", ridge, low=0.0)
         self.warmup = _checks.count("warmup", warmup, 0)
@@ -72,7 +74,7 @@ class RidgeReadoutLoss:
 
 
 def train_reservoir(reservoir, u, y, warmup: int, ridge: float, quadratic: bool, epochs: int, learning_rate: float,
-                    holdout: float, seed: int):
+                    holdout: float, seed: int, initial: dict | None = None):
     """Train ``reservoir`` (a ``Reservoir`` layer with ``train`` set) on one series by the engine's ``fit``.
 
     Arguments:
@@ -80,6 +82,8 @@ def train_reservoir(reservoir, u, y, warmup: int, ridge: float, quadratic: bool,
         u, y: the series [T, n_in], [T, n_out] (NumPy).
         warmup, ridge, quadratic: as ``RidgeReadoutLoss``; holdout: the scored fraction at the end.
         epochs: full-batch Adam steps; learning_rate: Adam's η; seed: the model's seed.
+        initial: None, or {parameter name: array} to start from instead of the layer's drawn values (an ESN
+            trained before continues from its trained W_in).
     Returns:
         (the trained layer's parameters {name: NumPy array}, the loss history [epochs]).
     """
@@ -92,6 +96,10 @@ def train_reservoir(reservoir, u, y, warmup: int, ridge: float, quadratic: bool,
                          "steps) must both be non-empty: lower warmup or change holdout")
     model = Sequential([reservoir], seed=seed)
     model.compile(optimizer=Adam(learning_rate), loss=RidgeReadoutLoss(ridge, warmup, split, quadratic))
+    if initial:
+        model.build(u.shape)
+        paths = [(reservoir.name, key) for key in initial]
+        model.assign_weights(paths, [np.asarray(initial[key]) for _, key in paths], f"Reservoir '{reservoir.name}'")
     history = model.fit(u[None], y[None], epochs=epochs, batch_size=1, shuffle=False, verbose=0)
     params = {k: np.asarray(v, np.float64) for k, v in model.params[reservoir.name].items()}
     return params, np.asarray(history.history["loss"])

@@ -90,6 +90,11 @@ class Reservoir(Layer):
         self.train = check_trainable(train, "Reservoir", "train")
 
     @property
+    def traceable_hyperparameters(self) -> dict:
+        """The leak rate may be traced (``physnn.hyperparameters``) unless it is trained."""
+        return {} if "leak" in self.train else {"leak_rate": "(0, 1]"}
+
+    @property
     def non_trainable_keys(self) -> tuple[str, ...]:
         keys = matrix_keys(self.layers)
         return tuple(W for W, _ in keys) + (() if "input" in self.train else tuple(W_in for _, W_in in keys))

@@ -88,14 +88,18 @@ def check_hyperparameters(units, spectral_radius, leak_rate, input_scaling, dens
     }
 
 
-@lru_cache(maxsize=4)
-def _unscaled(units: int, density: float, seed: int, layer: int):
-    """The random sparse W of ``reservoir_matrices`` before scaling, and its spectral radius (read-only)."""
+def _unscaled(units: int, density: float, seed: int, layer: int) -> np.ndarray:
+    """The random sparse W of ``reservoir_matrices`` before scaling."""
     rng = np.random.default_rng((seed, 2 * layer))
     values = rng.uniform(-1.0, 1.0, (units, units))
-    W = np.where(rng.random((units, units)) < density, values, 0.0)
-    W.flags.writeable = False
-    return W, _radius(W)  # (the argument spectral_radius of reservoir_matrices shadows the function's name)
+    return np.where(rng.random((units, units)) < density, values, 0.0)
+
+
+@lru_cache(maxsize=1024)
+def _unscaled_radius(units: int, density: float, seed: int, layer: int) -> float:
+    """The spectral radius of ``_unscaled(...)``, remembered: a search that redraws one reservoir at many radii
+    (``tune``) pays the eigenvalues once, and the cache holds numbers, not matrices."""
+    return _radius(_unscaled(units, density, seed, layer))  # (reservoir_matrices's argument shadows the name)
 
 
 def reservoir_matrices(units: int, n_inputs: int, spectral_radius: float = 1.25, density: float = 0.1,
@@ -117,7 +121,8 @@ def reservoir_matrices(units: int, n_inputs: int, spectral_radius: float = 1.25,
     Raises:
         ValueError: if W has no non-zero eigenvalue (too few units for the density).
     """
-    W, radius = _unscaled(int(units), float(density), int(seed), int(layer))
+    key = (int(units), float(density), int(seed), int(layer))
+    W, radius = _unscaled(*key), _unscaled_radius(*key)
     if not radius > 1e-12:
         raise ValueError(f"the random W of {units} units at density {density} has spectral radius 0 (too few "
                          "non-zero entries); raise density or units")

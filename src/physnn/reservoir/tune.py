@@ -30,6 +30,7 @@ import numpy as np
 
 from physnn import _checks
 from physnn.reservoir.esn import ESN, READOUTS, check_series
+from physnn.training import TrainingDivergedError
 
 #: name -> (low, high, logarithmic)
 SPACE = {"leak_rate": (0.05, 1.0, False), "spectral_radius": (0.1, 1.5, False), "input_scaling": (0.01, 2.0, True),
@@ -54,7 +55,7 @@ def _hyperparameters(point: np.ndarray) -> dict:
 def _score(esn: ESN, u, y, split: int, horizon, context: int, windows: int, fit_kwargs: dict) -> float:
     try:
         esn.fit(u[:split], y[:split], warmup=min(context, split // 4), **fit_kwargs)
-    except ValueError:  # the readout's normal equations refused as ill-conditioned (or a diverging gradient fit)
+    except (ValueError, TrainingDivergedError):  # ill-conditioned normal equations; a diverging gradient fit
         return float("inf")
     scale = float(np.std(y)) or 1.0
     if horizon is None:
@@ -92,7 +93,8 @@ def tune(u, y, units: int = 500, seed: int = 0, budget_s: float = 60.0, strategy
         The fitted ESN; ``esn.tuning`` holds ``trials`` (every candidate's hyperparameters — after the gradient
         refinement, for "gradient" — and score, in order), ``best`` (the chosen one) and ``strategy``. The
         "gradient" strategy returns the best candidate itself (its trained W_in kept, ``trainable`` emptied)
-        with its readout refitted on the whole series.
+        with its readout refitted on the whole series: its ``config`` holds the trained leak rate and spectral
+        radius but not W_in, so ``ESN(**esn.config)`` redraws W_in; keep it with ``esn.save``.
     """
     u = check_series(u, "u", "[T, n_in]", what="tune")
     y = check_series(y, "y", "[T, n_out]", what="tune")
