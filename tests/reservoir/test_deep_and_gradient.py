@@ -5,15 +5,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from esn_helpers import forecast_by_hand, signal
 
 from physnn.datasets import mackey_glass_t17
 from physnn.reservoir import ESN, Reservoir, RidgeReadoutLoss, load_esn, tune
 from physnn.reservoir.layer import matrix_keys
-
-
-def _signal(T=400, seed=0):
-    t = np.arange(T)
-    return (np.sin(0.21 * t) * np.cos(0.037 * t) + 0.05 * np.random.default_rng(seed).normal(size=T))[:, None]
 
 
 def _hand_deep_states(Ws, W_ins, a, u):
@@ -35,7 +31,7 @@ def _deep(**kw):
 
 
 def test_deep_reservoir_states_equal_a_hand_numpy_loop_and_its_first_layer_is_the_one_layer_esn():
-    u = _signal(120)
+    u = signal(120)
     esn = _deep().build(1)
     assert len(esn.Ws) == 3 and esn.W_ins[1].shape == (10, 11) and esn.W_in.shape == (10, 2)
     states = esn.states(u)
@@ -48,7 +44,7 @@ def test_deep_reservoir_states_equal_a_hand_numpy_loop_and_its_first_layer_is_th
 
 
 def test_deep_readout_sees_every_layer_and_forecast_equals_repeated_predict(tmp_path):
-    s = _signal()
+    s = signal()
     esn = _deep().fit(s[:300], s[1:301], warmup=20)
     assert esn.W_out.shape == (1, 1 + 1 + 30)
     Z = np.concatenate([np.ones((280, 1)), s[20:300], _hand_deep_states(esn.Ws, esn.W_ins, 0.6, s[:300])[20:]], 1)
@@ -56,13 +52,8 @@ def test_deep_readout_sees_every_layer_and_forecast_equals_repeated_predict(tmp_
     np.testing.assert_allclose(Z @ esn.W_out.T, Z @ closed, rtol=0, atol=1e-7)  # (W_out itself: ill-conditioned)
     context = s[300:350]
     f = esn.forecast(10, warmup=context)
-    esn.reset()
-    y = esn.predict(context)[-1:]
-    by_hand = [y[0]]
-    for _ in range(9):
-        y = esn.predict(y)
-        by_hand.append(y[0])
-    np.testing.assert_allclose(f, np.array(by_hand), rtol=0, atol=1e-10)
+    by_hand, y = forecast_by_hand(esn, context, 10)
+    np.testing.assert_allclose(f, by_hand, rtol=0, atol=1e-10)
     loaded = load_esn(esn.save(tmp_path / "deep"))
     assert loaded.layers == 3
     np.testing.assert_array_equal(loaded.forecast(10, warmup=context), f)
@@ -98,7 +89,7 @@ def test_ridge_readout_loss_equals_numpy_held_out_error():
 
 
 def test_the_loss_gradient_through_the_solve_and_the_unrolled_reservoir_matches_finite_differences():
-    s = _signal(160)
+    s = signal(160)
     layer = Reservoir(12, leak_rate=0.5, spectral_radius=0.9, density=0.5, train=("input", "leak", "radius"),
                       seed=2)
     loss = RidgeReadoutLoss(ridge=1e-6, warmup=10, split=110)
@@ -146,7 +137,7 @@ def test_gradient_training_of_leak_radius_and_input_cuts_the_held_out_error():
 
 
 def test_tune_gradient_strategy_refines_each_candidate_and_keeps_the_trained_reservoir():
-    s = _signal(900, seed=4)
+    s = signal(900, seed=4)
     esn = tune(s[:-1], s[1:], units=30, seed=0, budget_s=120, strategy="gradient", horizon=10, context=40,
                windows=4, max_trials=2, gradient_epochs=5)
     trials = esn.tuning["trials"]
@@ -167,7 +158,7 @@ def test_tune_scores_a_diverging_gradient_fit_as_inf(monkeypatch):
         raise TrainingDivergedError("loss is nan at epoch 3")
 
     monkeypatch.setattr(ESN, "fit", diverge)
-    s = _signal(300)
+    s = signal(300)
     with pytest.raises(ValueError, match="no candidate could be scored"):
         tune(s[:-1], s[1:], units=10, budget_s=60, strategy="gradient", horizon=None, context=20, max_trials=2)
 

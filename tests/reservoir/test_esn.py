@@ -3,6 +3,7 @@
 import jax
 import numpy as np
 import pytest
+from esn_helpers import forecast_by_hand, signal
 
 import physnn
 from physnn.layers import Dense, Input
@@ -17,11 +18,6 @@ def _hand_states(W, W_in, a, u, x0=None):
         x = (1 - a) * x + a * np.tanh(W_in @ np.concatenate([[1.0], u_t]) + W @ x)
         out.append(x)
     return np.array(out)
-
-
-def _signal(T=400, seed=0):
-    t = np.arange(T)
-    return (np.sin(0.21 * t) * np.cos(0.037 * t) + 0.05 * np.random.default_rng(seed).normal(size=T))[:, None]
 
 
 def _tiny(**kw):
@@ -74,7 +70,7 @@ def test_the_fit_in_chunks_equals_the_closed_form_over_the_whole_series(monkeypa
 def test_the_quadratic_readout_is_the_closed_form_over_squared_states_and_round_trips(tmp_path):
     """readout="quadratic": z = [1; u; x; x∘x]; W_out the ridge solution over it, predict Z W_out^T, forecast
     the repeated predict fed back, save/load keeping it; the linear readout's W_out differs."""
-    s = _signal()
+    s = signal()
     esn = _tiny(ridge=0.3, readout="quadratic").fit(s[:300], s[1:301], warmup=10)
     x = _hand_states(esn.W, esn.W_in, 0.6, s[:360])
     Z = np.concatenate([np.ones((360, 1)), s[:360], x, x**2], axis=1)
@@ -98,7 +94,7 @@ def test_the_quadratic_readout_is_the_closed_form_over_squared_states_and_round_
 
 
 def test_predict_carries_the_state_from_fit_unless_reset():
-    s = _signal()
+    s = signal()
     esn = _tiny().fit(s[:200], s[1:201], warmup=20)
     carried = esn.predict(s[200:260])
     x = _hand_states(esn.W, esn.W_in, 0.6, s[:260])
@@ -109,17 +105,12 @@ def test_predict_carries_the_state_from_fit_unless_reset():
 
 
 def test_forecast_equals_repeated_predict_feeding_the_outputs_back_by_hand():
-    s = _signal()
+    s = signal()
     esn = _tiny().fit(s[:300], s[1:301], warmup=20)
     context = s[300:350]
     f = esn.forecast(15, warmup=context)
-    esn.reset()
-    y = esn.predict(context)[-1:]
-    by_hand = [y[0]]
-    for _ in range(14):
-        y = esn.predict(y)
-        by_hand.append(y[0])
-    np.testing.assert_allclose(f, np.array(by_hand), rtol=0, atol=1e-10)
+    by_hand, y = forecast_by_hand(esn, context, 15)
+    np.testing.assert_allclose(f, by_hand, rtol=0, atol=1e-10)
     assert f.shape == (15, 1)
     # warmup=None continues from the end of the last predict: its last output first, then fed back by hand
     cont = esn.forecast(3)
@@ -129,7 +120,7 @@ def test_forecast_equals_repeated_predict_feeding_the_outputs_back_by_hand():
 
 
 def test_batch_forecast_equals_the_loop_over_contexts():
-    s = _signal()
+    s = signal()
     esn = _tiny().fit(s[:300], s[1:301], warmup=20)
     contexts = np.stack([s[t:t + 40] for t in (100, 250, 330)])
     f = esn.forecast(12, warmup=contexts)
@@ -150,7 +141,7 @@ def test_spectral_radius_is_the_requested_one_by_eigenvalues_and_by_power_iterat
 
 
 def test_same_seed_same_numbers_different_seed_different():
-    s = _signal()
+    s = signal()
     runs = [ESN(units=30, seed=k).fit(s[:300], s[1:301], warmup=20).forecast(10, warmup=s[300:340])
             for k in (7, 7, 8)]
     np.testing.assert_array_equal(runs[0], runs[1])
@@ -161,7 +152,7 @@ def test_same_seed_same_numbers_different_seed_different():
 
 
 def test_float32_ill_conditioned_solve_raises_where_float64_solves():
-    s = _signal(2000)
+    s = signal(2000)
     esn64 = ESN(units=100, ridge=1e-10).fit(s[:1500], s[1:1501], warmup=100)
     assert np.isfinite(esn64.W_out).all()
     with pytest.raises(ValueError, match="ill-conditioned to solve in float32.*dtype='float64'"):
@@ -189,7 +180,7 @@ def test_bad_hyperparameters_raise_naming_them(kwargs, name):
 
 
 def test_wrong_shapes_raise_naming_the_expected_shape():
-    s = _signal()
+    s = signal()
     esn = _tiny()
     with pytest.raises(ValueError, match=r"u must have shape \[T, n_in\].*s\[:, None\]"):
         esn.fit(s[:, 0], s[:, 0])
@@ -249,7 +240,7 @@ def test_reservoir_inside_sequential_fit_trains_only_the_dense_layers(tmp_path):
 
 
 def test_save_load_round_trip_and_damaged_files(tmp_path):
-    s = _signal()
+    s = signal()
     esn = ESN(units=40, leak_rate=0.5, ridge=1e-7, seed=4).fit(s[:300], s[1:301], warmup=20)
     path = esn.save(tmp_path / "esn")
     assert path.name == "esn.npz" and not list(tmp_path.glob(".*.tmp"))
@@ -277,7 +268,7 @@ def test_save_load_round_trip_and_damaged_files(tmp_path):
 
 
 def test_an_interrupted_save_keeps_the_previous_file(tmp_path, monkeypatch):
-    s = _signal()
+    s = signal()
     esn = _tiny().fit(s[:-1], s[1:], warmup=10)
     path = esn.save(tmp_path / "esn.npz")
     before = path.read_bytes()

@@ -27,7 +27,7 @@ trains W_in, a or ρ by gradient on the held-out error of the ridge readout solv
 (``physnn.reservoir.gradient``, through the engine's ``fit``), then solves the readout as below.
 
 The ridge β penalises every readout weight (bias included). Z^T Z and Z^T Y are accumulated inside the
-compiled run; the [D, D] system (D = 1 + n_in + N) is solved on the host (LAPACK Cholesky, after scaling its
+compiled run; the [D, D] system (D = 1 + n_in + L·N, or 1 + n_in + 2 L·N quadratic) is solved on the host (LAPACK Cholesky, after scaling its
 diagonal to 1) in the ESN's dtype, float64 by default. Its reciprocal condition number is estimated first, and
 a system that would lose every digit (rcond < eps) is refused with a ValueError — in float32 that is every
 ridge below ~1e-4 on a long series, where a float32 solve silently returns a diverging readout.
@@ -76,10 +76,10 @@ def _readout(W_out_T, u, x):
 FIT_CHUNK = 4096
 
 
-def _fit_impl(Ws_T, W_ins_T, a, x0, u, y, warmup, quadratic):
-    """(x(T), Z^T Z, Z^T Y) over the steps t >= warmup, the series driven in chunks of FIT_CHUNK steps (an
+def _fit_impl(Ws_T, W_ins_T, a, x0, u, y, warmup, quadratic, chunk):
+    """(x(T), Z^T Z, Z^T Y) over the steps t >= warmup, the series driven in chunks of ``chunk`` steps (an
     outer ``lax.scan`` over the full chunks, then the remainder)."""
-    T, chunk = u.shape[0], min(u.shape[0], FIT_CHUNK)
+    T, chunk = u.shape[0], min(u.shape[0], chunk)
     n_chunks, rest = divmod(T, chunk)
 
     def add_chunk(carry, piece):
@@ -132,7 +132,7 @@ def _forecast_impl(Ws_T, W_ins_T, W_out_T, a, x0, contexts, steps):
     return jax.vmap(one)(x0, contexts)
 
 
-_fit = _cache.jit(_fit_impl, static_argnames=("quadratic",))
+_fit = _cache.jit(_fit_impl, static_argnames=("quadratic", "chunk"))
 _states = _cache.jit(drive)
 _predict = _cache.jit(_predict_impl)
 _forecast = _cache.jit(_forecast_impl, static_argnames=("steps",))
@@ -322,7 +322,8 @@ class ESN:
         return np.zeros(self.state_size) if self.state is None else self.state
 
     def build(self, n_inputs: int) -> ESN:
-        """Draw W and W_in for ``n_inputs`` inputs (``fit`` does this); a different ``n_inputs`` redraws W_in."""
+        """Draw every layer's W and W_in (``Ws``, ``W_ins``) for ``n_inputs`` inputs (``fit`` does this); a
+        different ``n_inputs`` redraws them all."""
         n_inputs = _checks.count("n_inputs", n_inputs)
         if self.W_in is None or self.n_inputs != n_inputs:
             self.Ws, self.W_ins = deep_reservoir_matrices(
@@ -345,13 +346,16 @@ class ESN:
         full-batch Adam steps of rate ``learning_rate`` on the held-out error of the last ``holdout`` of the
         series, the readout solved inside the loss: ``physnn.reservoir.gradient``); ``leak_rate``,
         ``spectral_radius`` and ``W_ins`` then hold the trained values and ``training_loss`` the loss per
-        epoch. Without ``trainable`` the three are ignored.
+        epoch, and a second ``fit`` continues from them. The solve inside the loss uses max(ridge, 1e-10): the
+        gradient through a nearly singular solve is useless.
 
         Arguments:
             u: inputs [T, n_in].
             y: targets [T, n_out] (y[t] the output wanted after seeing u[0..t]; a one-step-ahead forecaster
                 has y[t] = u[t + 1]).
             warmup: washout, the first steps whose states are discarded (int, 0 <= warmup < T).
+            epochs, learning_rate, holdout: with ``trainable`` only: Adam steps (>= 1), Adam's rate (> 0), and the
+                scored fraction at the end of the series, in (0, 1); ignored otherwise.
 
         Returns:
             self, with ``W_out`` set and the state carried from the end of u (``predict`` continues from it).
@@ -371,7 +375,7 @@ class ESN:
             arrays = self._arrays()
             x_last, gram, zy = _fit(arrays["Ws_T"], arrays["W_ins_T"], self.leak_rate,
                                     jnp.zeros(self.state_size, self.dtype), jnp.asarray(u, self.dtype),
-                                    jnp.asarray(y, self.dtype), warmup, quadratic=self.quadratic)
+                                    jnp.asarray(y, self.dtype), warmup, quadratic=self.quadratic, chunk=FIT_CHUNK)
             gram, zy, x_last = np.asarray(gram), np.asarray(zy), np.asarray(x_last, np.float64)
         self.W_out = ridge_solve(gram, zy, self.ridge, self.dtype, "ESN.fit").T
         with self._x64():  # the new readout replaces the old one on the device; W and W_in stay there
