@@ -58,6 +58,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
+from physnn import _checks
 from physnn.schedulers import Scheduler
 from physnn.training.lbfgs import FullBatchOptimizer
 
@@ -208,22 +209,11 @@ class HFState(NamedTuple):
 
 
 def _check(damping, max_cg, cg_decay, cg_tol, max_backtracks):
-    def number(value):
-        return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-
-    def integer(value):
-        return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-    if not (number(damping) and 0 < damping < np.inf):
-        raise ValueError(f"damping must be a number > 0, got {damping!r}")
-    if not (integer(max_cg) and max_cg >= 1):
-        raise ValueError(f"max_cg must be an integer >= 1, got {max_cg!r}")
-    if not (number(cg_decay) and 0 <= cg_decay <= 1):
-        raise ValueError(f"cg_decay must be a number in [0, 1], got {cg_decay!r}")
-    if not (number(cg_tol) and 0 <= cg_tol < np.inf):
-        raise ValueError(f"cg_tol must be a number >= 0, got {cg_tol!r}")
-    if not (integer(max_backtracks) and max_backtracks >= 0):
-        raise ValueError(f"max_backtracks must be an integer >= 0, got {max_backtracks!r}")
+    _checks.real("damping", damping, 0.0, low_open=True)
+    _checks.count("max_cg", max_cg)
+    _checks.real("cg_decay", cg_decay, 0.0, 1.0)
+    _checks.real("cg_tol", cg_tol, 0.0)
+    _checks.count("max_backtracks", max_backtracks, 0)
 
 
 def hessian_free(damping: float = 1.0, max_cg: int = 50, cg_decay: float = 0.95, cg_tol: float = 5e-4,
