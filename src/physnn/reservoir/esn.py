@@ -27,10 +27,11 @@ trains W_in, a or ρ by gradient on the held-out error of the ridge readout solv
 (``physnn.reservoir.gradient``, through the engine's ``fit``), then solves the readout as below.
 
 The ridge β penalises every readout weight (bias included). Z^T Z and Z^T Y are accumulated inside the
-compiled run; the [D, D] system (D = 1 + n_in + L·N, or 1 + n_in + 2 L·N quadratic) is solved on the host (LAPACK Cholesky, after scaling its
-diagonal to 1) in the ESN's dtype, float64 by default. Its reciprocal condition number is estimated first, and
-a system that would lose every digit (rcond < eps) is refused with a ValueError — in float32 that is every
-ridge below ~1e-4 on a long series, where a float32 solve silently returns a diverging readout.
+compiled run; the [D, D] system (D = 1 + n_in + L·N, or 1 + n_in + 2 L·N quadratic) is solved on the host
+(LAPACK Cholesky, after scaling its diagonal to 1) in the ESN's dtype, float64 by default. Its reciprocal
+condition number is estimated first, and a system that would lose every digit (rcond < eps) is refused with a
+ValueError — in float32 that is every ridge below ~1e-4 on a long series, where a float32 solve silently
+returns a diverging readout.
 
 Every run is one compiled ``lax.scan``: ``fit`` and ``predict`` one pass over the series, ``forecast`` a
 teacher-forced pass over the context followed by the closed loop u(t+1) = y(t), vmapped over a batch of
