@@ -207,6 +207,20 @@ LOSSES: dict[str, Callable] = {
     "poisson_nll": poisson_nll,
 }
 
+#: Loss objects whose reduction is the mean over their per-sample values.
+_MEAN_REDUCTIONS = ("sum_over_batch_size", "mean", "mean_with_sample_weight")
+
+
+def is_per_sample_mean(loss) -> bool:
+    """Whether the batch loss ``call_loss(loss, ...)`` is the mean over samples of per-sample terms, each of
+    one sample alone: the built-in losses (``LOSSES``, Keras's functions and loss classes with a mean
+    reduction). A function written by a user may normalise by the batch (a variance, a sum over samples), so
+    it is not assumed to be one."""
+    if isinstance(loss, _keras_losses.Loss):
+        return type(loss) in _keras_losses.CLASSES.values() and loss.reduction in _MEAN_REDUCTIONS
+    return any(loss is fn for fn in (*LOSSES.values(), *_keras_losses.FUNCTIONS.values()))
+
+
 # The course's costs as losses: ``as_loss`` calls the cost itself (its value and its gradient), never a Keras
 # loss of the same family (CostCrossEntropy = categorical_crossentropy / classes; CostOLS = mse * outputs).
 _COURSE_COSTS = (CostOLS, CostMAE, CostLogReg, CostCrossEntropy, CostRMSE)

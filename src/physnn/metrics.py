@@ -57,6 +57,10 @@ METRICS: dict[str, Callable] = {
 }
 
 
+#: The metrics that are means over samples of per-sample values (every named one).
+PER_SAMPLE_MEANS = tuple(METRICS.values())
+
+
 def get_metric(metric) -> tuple[str, Callable]:
     """Resolve a metric name or callable to (name, fn); unknown names raise ValueError listing the valid ones."""
     if isinstance(metric, str):

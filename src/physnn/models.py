@@ -30,7 +30,7 @@ from physnn import _cache, _checks, initializers, saving, utils
 from physnn._notebook import html_table, in_notebook
 from physnn.activations import sigmoid, softmax
 from physnn.callbacks import History, ProgressBar
-from physnn.costs import accepted_kwargs, as_loss, call_loss
+from physnn.costs import accepted_kwargs, as_loss, call_loss, is_per_sample_mean
 from physnn.hyperparameters import binding_key, bound, check_binding
 from physnn.layers.base import Layer
 from physnn.layers.context import LayerContext, _stack, add_loss, add_metric
@@ -39,7 +39,7 @@ from physnn.layers.serialize import check_config, deserialize, serialize
 from physnn.layers.symbolic import SymbolicTensor
 from physnn.layers.text import TextVectorization, is_preprocessing
 from physnn.layers.variables import WeightOwner
-from physnn.metrics import get_metric
+from physnn.metrics import PER_SAMPLE_MEANS, get_metric
 from physnn.saving import load_model  # noqa: F401  (Keras's keras.models.load_model)
 from physnn.schedulers import as_functional, get_optimizer
 from physnn.training import (
@@ -414,6 +414,46 @@ class Module(WeightOwner):
             metrics[name] = value
         return data_loss + self.regularization(params) + sum(ctx.losses, 0.0), (ctx.state, metrics, ctx.updates)
 
+    def _masked_objective(self, params, state, xb, yb, key, training, weights):
+        """``_objective`` with the loss and metrics the means over the samples of weight 1 (``weights`` [batch]
+        of 0 and 1): sum_i w_i l_i / sum_i w_i, l_i the loss of sample i alone. For a model that
+        ``_pads_ragged_batch``, so the padded samples change neither the loss nor its gradient."""
+        y_pred, ctx = self._traced_call(params, state, xb, key, training)
+        if ctx.losses or ctx.metrics or ctx.updates:  # (_pads_ragged_batch rules these out)
+            raise RuntimeError(f"model '{self.name}': a padded batch met add_loss/add_metric terms or weight updates")
+
+        def mean(fn):  # the weighted mean of fn over the samples, each scored alone
+            def alone(yt, yp):
+                return fn(*jax.tree_util.tree_map(lambda a: a[None], (yt, yp)))
+
+            return jnp.sum(weights * jax.vmap(alone)(yb, y_pred)) / jnp.sum(weights)
+
+        data_loss = mean(lambda yt, yp: self._data_loss(params, yt, yp, None))
+        metrics = {name: mean(fn) for name, fn in self.metrics}
+        return data_loss + self.regularization(params), (ctx.state, metrics, ctx.updates)
+
+    def _is_graph(self) -> bool:
+        """Whether the forward pass is the model's own graph of layers (Sequential, functional), not a
+        subclass's ``call``."""
+        return False
+
+    def _pads_ragged_batch(self) -> bool:
+        """Whether ``fit`` may pad a ragged last batch to the batch size with zero-weight copies of other
+        samples (``make_epoch``'s ``masked_loss_fn``), so that the epoch is one ``lax.scan`` of one step shape
+        and one step is compiled, not two. It may when no sample's output depends on another's — every layer
+        ``per_sample``, none stateful or with an activity penalty, the graph the model's own — and the loss and
+        metrics are built-in means over samples (``costs.is_per_sample_mean``, ``metrics.PER_SAMPLE_MEANS``);
+        the padded step's loss and gradient then equal the unpadded ones."""
+        if self.state or self._loss_extra or not self._is_graph() or not is_per_sample_mean(self._loss_fn):
+            return False
+        if not all(any(fn is m for m in PER_SAMPLE_MEANS) for _, fn in self.metrics):
+            return False
+        layers = [layer for layer, _ in self._layers.values()]
+        owners = [model for models in self._owners.values() for model in models]
+        return (all(getattr(layer, "per_sample", False) and not layer.stateful
+                    and getattr(layer, "activity_regularizer", None) is None for layer in layers)
+                and all(model._is_graph() for model in owners))
+
     def _curvature_split(self, params, state, xb, yb, key, training):
         """The batch objective split for a Gauss-Newton product (``physnn.training.hessian_free``): outputs
         theta -> y_pred, the data loss y_pred -> loss (a loss reading the model's weights sees them at
@@ -497,10 +537,14 @@ class Module(WeightOwner):
         signature = ("epoch", n, layout, shuffle, has_val, frozen, parallel and parallel.key,
                      binding_key(binding or {}))
         if signature not in self._compiled:
+            masked = None
+            if self._pads_ragged_batch():
+                def masked(p, s, x, y, k, w):
+                    return self._masked_objective(p, s, x, y, k, True, w)
             epoch = make_epoch(lambda p, s, x, y, k: self._objective(p, s, x, y, k, True),
                                self._optimizer_fn, n, layout, shuffle, frozen, parallel,
                                curvature=lambda p, s, x, y, k: self._curvature_split(p, s, x, y, k, True),
-                               hyper_binding=binding)
+                               hyper_binding=binding, masked_loss_fn=masked)
             evaluate = self._evaluate_fn(binding)
 
             def run(carry, x, y, x_val, y_val, seed, epoch_index):
@@ -1118,6 +1162,9 @@ class Sequential(Module):
             x = layer(x)
         return x
 
+    def _is_graph(self) -> bool:
+        return type(self).call is Sequential.call
+
     def pop(self):
         layer = self._stack.pop()
         self.params = None
@@ -1245,6 +1292,9 @@ class Model(Module):
         outputs = [values[r] for r in config["outputs"]]
         return Model(inputs if config["multi_input"] else inputs[0],
                      outputs if config["multi_output"] else outputs[0], name=config["name"], seed=config["seed"])
+
+    def _is_graph(self) -> bool:
+        return self.is_functional and type(self).call is Model.call
 
     def call(self, inputs, training=False):
         if not self.is_functional:

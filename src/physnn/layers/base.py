@@ -111,6 +111,11 @@ class Layer(WeightOwner):
     """
 
     stateful = False
+    #: True when a sample's output depends on that sample alone (no batch statistics, no state, no draws
+    #: shared across the batch): ``fit`` may then pad a ragged last batch with zero-weight samples, so every
+    #: step of an epoch has one shape (``Module._pads_ragged_batch``). False by default: a layer written by a
+    #: user may mix samples, and says so by leaving it False.
+    per_sample = False
     input_shape_hint = None  # set by the ``input_shape=`` / ``input_dim=`` keyword of any layer
     #: Keras masking: a layer that ``supports_masking`` passes the mask of its input on (Dense, Dropout); one
     #: that ``accepts_mask`` takes it as ``forward(..., mask=[batch, time] bool)`` (the recurrent layers).

@@ -37,6 +37,8 @@ class _Conv(Layer):
     max((out - 1) s + k - n, 0) split with the extra element at the end (TensorFlow's rule).
     """
 
+    per_sample = True
+
     rank = 0
     _dims = ()
     weight_specs = {"kernel": ("kernel", "glorot_uniform"), "bias": ("bias", "zeros")}

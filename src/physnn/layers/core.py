@@ -14,6 +14,8 @@ from physnn.layers.dense import check_positive_int
 class Activation(Layer):
     """y = f(x) elementwise, f a name known to ``physnn.activations.get_activation`` (Keras's names)."""
 
+    per_sample = True
+
     supports_masking = True
 
     def __init__(self, activation, name=None):
@@ -26,6 +28,8 @@ class Activation(Layer):
 
 class RepeatVector(Layer):
     """[batch, features] -> [batch, n, features]: the input repeated n times (a sequence decoder's input)."""
+
+    per_sample = True
 
     def __init__(self, n, name=None):
         super().__init__(name)
@@ -41,6 +45,8 @@ class RepeatVector(Layer):
 
 class _GlobalPooling(Layer):
     """Reduce every channel over all positions: [batch, *spatial, channels] -> [batch, channels]."""
+
+    per_sample = True
 
     rank = 1
     reduction = "mean"
@@ -120,6 +126,8 @@ class LayerNormalization(_FeatureNormalization):
     mu and sigma^2 are the mean and (biased) variance of each sample's features; parameters ``gamma`` (ones) and
     ``beta`` (zeros) [features], each left out with ``scale=False`` / ``center=False``.
     """
+
+    per_sample = True
 
     weight_specs = {"gamma": ("gamma", "ones"), "beta": ("beta", "zeros")}
 

@@ -43,6 +43,8 @@ class Dense(Layer):
     Parameter count m n + n.
     """
 
+    per_sample = True
+
     weight_specs = {"kernel": ("kernel", "glorot_uniform"), "bias": ("bias", "zeros")}
     supports_masking = True  # (Keras: a mask of sequence inputs passes through a Dense applied per step)
 

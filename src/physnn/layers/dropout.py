@@ -26,6 +26,8 @@ class Dropout(Layer):
     vmapped program).
     """
 
+    per_sample = True
+
     supports_masking = True
     traceable_hyperparameters = {"rate": "[0, 1)"}
 

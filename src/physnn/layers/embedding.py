@@ -25,6 +25,8 @@ class Embedding(Layer):
     outside [0, V) give NaN rows (``jnp.take`` fill mode) rather than silently reading a wrong row.
     """
 
+    per_sample = True
+
     weight_specs = {"embeddings": ("embeddings", "uniform")}
 
     def __init__(self, input_dim, output_dim, mask_zero=False, name=None):

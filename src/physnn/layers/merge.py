@@ -11,6 +11,8 @@ from physnn.layers.base import Layer
 
 
 class _Merge(Layer):
+    per_sample = True
+
     def _shapes(self, input_shape) -> list[tuple]:
         ok = (isinstance(input_shape, (list, tuple)) and len(input_shape) >= 2
               and all(isinstance(s, (list, tuple)) for s in input_shape))

@@ -31,6 +31,8 @@ class GaussianNoise(Layer):
     The standard deviation is read through ``physnn.hyperparameters`` (a sweep may train several in one program).
     """
 
+    per_sample = True
+
     traceable_hyperparameters = {"stddev": "[0, inf)"}
 
     def __init__(self, stddev, seed=None, name=None):

@@ -25,6 +25,8 @@ class _Pooling(Layer):
     not counted by the average, which divides by the number of real elements in the window (as Keras/TF).
     """
 
+    per_sample = True
+
     rank = 0
     reduction = ""
 

@@ -32,6 +32,7 @@ class _Recurrent(Layer):
     """
 
     gates = 1
+    per_sample = True  # (a stateful one carries state across batches: Module._pads_ragged_batch refuses it)
     state_names = ("h",)
     weight_specs = {"kernel": ("kernel", "glorot_uniform"), "recurrent_kernel": ("recurrent", "orthogonal"),
                     "bias": ("bias", "zeros")}
@@ -299,6 +300,8 @@ class Bidirectional(Layer):
     Parameters {"forward": ..., "backward": ...}, each those of the wrapped layer (count twice its count).
     A stateful wrapped layer makes the wrapper stateful, with state {"forward": ..., "backward": ...}.
     """
+
+    per_sample = True
 
     def __init__(self, layer, merge_mode="concat", name=None):
         if not isinstance(layer, _Recurrent):

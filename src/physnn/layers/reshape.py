@@ -14,6 +14,8 @@ from physnn.layers.base import Layer, as_shape
 class Flatten(Layer):
     """[batch, d1, ..., dk] -> [batch, d1 * ... * dk], row-major (C order) as Keras channels-last."""
 
+    per_sample = True
+
     def __init__(self, name=None):
         super().__init__(name)
 
@@ -33,6 +35,8 @@ class Reshape(Layer):
     Arguments:
         target_shape: the per-sample output shape (no batch axis), its product equal to the input's.
     """
+
+    per_sample = True
 
     def __init__(self, target_shape, name=None):
         super().__init__(name)
@@ -74,6 +78,8 @@ class UpSampling1D(Layer):
         size: the repetition factor of the steps (default 2), an integer >= 1.
     """
 
+    per_sample = True
+
     def __init__(self, size=2, name=None):
         super().__init__(name)
         self.size = normalize_tuple(size, 1, "size", "UpSampling1D")[0]
@@ -96,6 +102,8 @@ class UpSampling2D(Layer):
     Arguments:
         size: int or (sh, sw), the repetition factors of rows and columns (default 2).
     """
+
+    per_sample = True
 
     def __init__(self, size=2, name=None):
         super().__init__(name)

@@ -74,6 +74,8 @@ class Reservoir(Layer):
     with ``train`` the scalars ``leak_logit`` and ``log_radius``.
     """
 
+    per_sample = True
+
     def __init__(self, units, spectral_radius=1.25, leak_rate=0.3, input_scaling=1.0, density=0.1,
                  bias_scaling=1.0, layers=1, return_sequences=True, train=(), seed=None, name=None):
         super().__init__(name)

@@ -2,7 +2,10 @@
 
 One epoch is one call of a jit-compiled function: the data are permuted with a PRNG key (sampling
 without replacement), cut into ``n_full`` minibatches of ``batch_size`` that ``lax.scan`` runs through,
-and a ragged ``tail`` batch (if any) that gets one more step, so no sample is dropped. Each step is
+and a ragged ``tail`` batch (if any) that gets one more step, so no sample is dropped. Where the model
+allows it (``masked_loss_fn``: a loss and metrics that are means over independent samples), the tail is
+padded to ``batch_size`` with zero-weight copies of other samples and runs as the last step of the one scan,
+its loss sum_i w_i l_i / sum_i w_i unchanged by the padding: one step shape, one compiled step. Each step is
 
     (L, aux), g = value_and_grad(loss_fn)(params, state, x_b, y_b, key_b)
     change, opt_state = optimizer.update(g, opt_state, params);   params <- params - change
@@ -114,7 +117,7 @@ def batched_pass(fn, state: dict, X, batch_size: int):
 
 
 def make_epoch(loss_fn, optimizer: Optimizer, n: int, layout: Layout, shuffle: bool = True, frozen: tuple = (),
-               parallel=None, curvature=None, hyper_binding=None):
+               parallel=None, curvature=None, hyper_binding=None, masked_loss_fn=None):
     """Build ``epoch(train_state, X, Y, key) -> (train_state, logs)`` (not yet jitted; callers compose and jit).
 
     Arguments:
@@ -136,6 +139,10 @@ def make_epoch(loss_fn, optimizer: Optimizer, n: int, layout: Layout, shuffle: b
             without one (None, or the function returns None) it is not passed.
         hyper_binding: None, or ``{name: (owner, attribute)}`` (``physnn.hyperparameters``): while each step is
             traced, those attributes read the values ``carry.hyper[name]`` (inputs of the program).
+        masked_loss_fn: None, or ``(params, state, x_b, y_b, key_b, w_b) -> as loss_fn`` with the loss and
+            metrics the means over the samples of weight 1 (``w_b`` [batch_size] of 0 and 1). With it a ragged
+            tail is padded and folded into the scan (module docstring); not with ``parallel``, a
+            ``FullBatchOptimizer`` or layer state.
     Returns:
         The epoch function; ``logs`` holds "loss" and each metric, averaged over samples.
     """
@@ -146,17 +153,22 @@ def make_epoch(loss_fn, optimizer: Optimizer, n: int, layout: Layout, shuffle: b
         def objective(train, fixed, *batch):
             return loss_fn(train, *batch)
     grad_fn = jax.value_and_grad(objective, has_aux=True)
+    masked_grad_fn = None
+    if masked_loss_fn is not None:
+        def masked_objective(train, fixed, *batch):
+            return masked_loss_fn(merge_params(train, fixed) if frozen else train, *batch)
+        masked_grad_fn = jax.value_and_grad(masked_objective, has_aux=True)
 
     def step(carry: TrainState, batch):
         with bound(hyper_binding or {}, carry.hyper or {}):
             return plain_step(carry, batch)
 
     def plain_step(carry: TrainState, batch):
-        xb, yb, key = batch
+        xb, yb, key, *weights = batch  # (weights: the folded epoch's sample weights, masked_grad_fn)
         if parallel is not None:
             xb, yb = jax.tree_util.tree_map(parallel.split, (xb, yb))
         train, fixed = split_params(carry.params, frozen) if frozen else (carry.params, {})
-        (loss, aux), grads = grad_fn(train, fixed, carry.state, xb, yb, key)
+        (loss, aux), grads = (masked_grad_fn if weights else grad_fn)(train, fixed, carry.state, xb, yb, key, *weights)
         state, metrics = aux[:2]
         updates = aux[2] if len(aux) > 2 else {}  # non-trainable weights a layer assigned (moving statistics)
         if isinstance(optimizer, FullBatchOptimizer):  # a line search evaluates the same batch objective
@@ -187,6 +199,8 @@ def make_epoch(loss_fn, optimizer: Optimizer, n: int, layout: Layout, shuffle: b
     # one batch holding every sample: a permutation would change only the order of the sums (skipped: it cost
     # 40 % of a small full-batch epoch)
     shuffle = shuffle and not (n_full == 1 and tail == 0)
+    fold = (masked_loss_fn is not None and tail > 0 and n_full > 0 and parallel is None
+            and not isinstance(optimizer, FullBatchOptimizer))
 
     def epoch(carry: TrainState, X, Y, key):
         key_perm, key_steps = jax.random.split(key)
@@ -195,6 +209,14 @@ def make_epoch(loss_fn, optimizer: Optimizer, n: int, layout: Layout, shuffle: b
             X, Y = jax.tree_util.tree_map(lambda a: a[order], (X, Y))
         keys = jax.random.split(key_steps, n_full + 1)
         totals = {}
+        if fold:  # the tail padded with the first samples, weight 0, as the scan's last step
+            def padded(a):
+                return jnp.concatenate([a, a[: bs - tail]]).reshape(n_full + 1, bs, *a.shape[1:])
+
+            weights = (jnp.arange((n_full + 1) * bs) < n).astype(jnp.result_type(float)).reshape(n_full + 1, bs)
+            carry, logs = jax.lax.scan(step, carry, (*jax.tree_util.tree_map(padded, (X, Y)), keys, weights))
+            counts = jnp.sum(weights, axis=1)
+            return carry, {k: jnp.sum(v * counts) / n for k, v in logs.items()}
         if n_full:
             full = jax.tree_util.tree_map(lambda a: a[: n_full * bs].reshape(n_full, bs, *a.shape[1:]), (X, Y))
             carry, logs = jax.lax.scan(step, carry, (*full, keys[:n_full]))
