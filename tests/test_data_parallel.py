@@ -89,9 +89,9 @@ SCRIPT = textwrap.dedent('''
     for name, parallel in (("one", None), ("four", data_parallel("all"))):
         epoch = make_epoch(loss_fn, opt, 203, keras_layout(203, 32), parallel=parallel)
         carry = TrainState(p, opt.init(p), {})
-        args = (carry, x, y, jax.random.PRNGKey(0))
+        args = (carry, x, y, np.uint32(0), 0)
         if parallel is not None:
-            args = parallel.place(args[:3]) + (args[3],)
+            args = parallel.place(args[:3]) + args[3:]
         texts[name] = jax.jit(epoch).lower(*args).compile().as_text()
     out["all_reduce_one"] = "all-reduce" in texts["one"]
     out["all_reduce_four"] = "all-reduce" in texts["four"]

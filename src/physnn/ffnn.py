@@ -122,6 +122,7 @@ class FFNN:
         self.classification = cost_func in CLASSIFICATION_COSTS
         self.seed = _seed_or_fresh(seed)
         self._compiled = {}
+        self._forward_programs = {}  # (hidden_func, output_func) -> the compiled forward pass
         self._weights = self._params = None
         self.stop_training = False
         self.reset_weights()
@@ -178,8 +179,12 @@ class FFNN:
         return a
 
     def feed_forward(self, X):
-        """a^L for inputs X [n, n_inputs] -> [n, n_outputs] (the course's ``_feedforward``)."""
-        return self._forward(self.split_weights(), jax.device_put(self._check_X(X, "X")))
+        """a^L for inputs X [n, n_inputs] -> [n, n_outputs] (the course's ``_feedforward``): one compiled program
+        per input shape and pair of activations (cached; no eager op per layer)."""
+        functions = (self.hidden_func, self.output_func)
+        if functions not in self._forward_programs:
+            self._forward_programs[functions] = flat_jit(lambda params, X, f=functions: self._forward(params, X))
+        return self._forward_programs[functions](self.split_weights(), jax.device_put(self._check_X(X, "X")))
 
     def predict_proba(self, X) -> np.ndarray:
         """The network output a^L, [n, n_outputs] (probabilities for a classifier)."""
@@ -238,7 +243,7 @@ class FFNN:
         def run(carry, X, t, X_val, t_val, seed, epoch_index, lam):
             epoch = make_epoch(lambda w, s, x, y, k: loss_fn(w, s, x, y, k, lam), optimizer, n, layout,
                                parallel=parallel)
-            carry, _ = epoch(carry, X, t, jax.random.fold_in(jax.random.PRNGKey(seed), epoch_index))
+            carry, _ = epoch(carry, X, t, seed, epoch_index)
             scores = {f"train_{k}": v for k, v in self._scores(carry.params, X, t).items()}
             if has_val:
                 scores.update({f"val_{k}": v for k, v in self._scores(carry.params, X_val, t_val).items()})

@@ -548,7 +548,7 @@ class Module(WeightOwner):
             evaluate = self._evaluate_fn(binding)
 
             def run(carry, x, y, x_val, y_val, seed, epoch_index):
-                carry, logs = epoch(carry, x, y, jax.random.fold_in(jax.random.PRNGKey(seed), epoch_index))
+                carry, logs = epoch(carry, x, y, seed, epoch_index)
                 if has_val:
                     if parallel is not None:
                         x_val, y_val = jax.tree_util.tree_map(parallel.split, (x_val, y_val))

@@ -1,11 +1,12 @@
 """The compiled training epoch shared by ``FFNN`` and the Keras-style models.
 
-One epoch is one call of a jit-compiled function: the data are permuted with a PRNG key (sampling
-without replacement), cut into ``n_full`` minibatches of ``batch_size`` that ``lax.scan`` runs through,
-and a ragged ``tail`` batch (if any) that gets one more step, so no sample is dropped. Where the model
-allows it (``masked_loss_fn``: a loss and metrics that are means over independent samples), the tail is
-padded to ``batch_size`` with zero-weight copies of other samples and runs as the last step of the one scan,
-its loss sum_i w_i l_i / sum_i w_i unchanged by the padding: one step shape, one compiled step. Each step is
+One epoch is one call of a jit-compiled function: the data are permuted (sampling without replacement;
+``shuffle_order``, a function of the fit's seed and the epoch number), cut into ``n_full`` minibatches of
+``batch_size`` that ``lax.scan`` runs through, and a ragged ``tail`` batch (if any) that gets one more step, so
+no sample is dropped. Where the model allows it (``masked_loss_fn``: a loss and metrics that are means over
+independent samples), the tail is padded to ``batch_size`` with zero-weight copies of other samples and runs as
+the last step of the one scan, its loss sum_i w_i l_i / sum_i w_i unchanged by the padding: one step shape, one
+compiled step. Each step is
 
     (L, aux), g = value_and_grad(loss_fn)(params, state, x_b, y_b, key_b)
     change, opt_state = optimizer.update(g, opt_state, params);   params <- params - change
@@ -116,9 +117,41 @@ def batched_pass(fn, state: dict, X, batch_size: int):
     return state, full, rest
 
 
+def _mix32(x):
+    """The "lowbias32" integer mixer (C. Wellons, 2018): a bijection of uint32 whose every output bit depends
+    on every input bit (bias ~1.7e-4 in the avalanche test)."""
+    x = x ^ (x >> 16)
+    x = x * jnp.uint32(0x7FEB352D)
+    x = x ^ (x >> 15)
+    x = x * jnp.uint32(0x846CA68B)
+    return x ^ (x >> 16)
+
+
+def shuffle_order(seed, epoch_index, n: int):
+    """A random permutation of range(n), a function of (``seed``, ``epoch_index``) only: the indices sorted by
+    the counter-based hash h_i = mix(mix(s + i * 0x9E3779B9)), s = mix(mix(seed) ^ epoch_index) (``_mix32``;
+    ties, ~n^2 / 2^33 pairs, kept in index order).
+
+    This is how ``jax.random.permutation`` shuffles too (a sort by 32-bit random keys), with the keys hashed
+    instead of drawn by threefry: uint32 arithmetic, exact on every device and under ``vmap``, and ~0.02 s to
+    compile where threefry's unrolled rounds cost XLA:CPU ~0.25 s in every fresh process (the digits FFNN's
+    first fit, ``benchmarks/bench_compile.py``).
+
+    Arguments:
+        seed: uint32 scalar (traced or not); epoch_index: integer scalar; n: the number of samples.
+    Returns:
+        [n] int32, each of 0 .. n-1 once.
+    """
+    s = _mix32(_mix32(jnp.asarray(seed).astype(jnp.uint32)) ^ jnp.asarray(epoch_index).astype(jnp.uint32))
+    keys = _mix32(_mix32(s + jnp.arange(n, dtype=jnp.uint32) * jnp.uint32(0x9E3779B9)))
+    return jax.lax.sort_key_val(keys, jnp.arange(n, dtype=jnp.int32))[1]
+
+
 def make_epoch(loss_fn, optimizer: Optimizer, n: int, layout: Layout, shuffle: bool = True, frozen: tuple = (),
                parallel=None, curvature=None, hyper_binding=None, masked_loss_fn=None):
-    """Build ``epoch(train_state, X, Y, key) -> (train_state, logs)`` (not yet jitted; callers compose and jit).
+    """Build ``epoch(train_state, X, Y, seed, epoch_index) -> (train_state, logs)`` (not yet jitted; callers
+    compose and jit). ``seed`` (uint32) and ``epoch_index`` fix the epoch's shuffle (``shuffle_order``) and the
+    steps' PRNG keys, split from ``fold_in(PRNGKey(seed), epoch_index)``.
 
     Arguments:
         loss_fn: ``(params, state, x_b, y_b, key_b) -> (loss, (state, metrics))`` with ``metrics`` a dict of
@@ -202,12 +235,12 @@ def make_epoch(loss_fn, optimizer: Optimizer, n: int, layout: Layout, shuffle: b
     fold = (masked_loss_fn is not None and tail > 0 and n_full > 0 and parallel is None
             and not isinstance(optimizer, FullBatchOptimizer))
 
-    def epoch(carry: TrainState, X, Y, key):
-        key_perm, key_steps = jax.random.split(key)
+    def epoch(carry: TrainState, X, Y, seed, epoch_index):
         if shuffle:
-            order = jax.random.permutation(key_perm, n)
+            order = shuffle_order(seed, epoch_index, n)
             X, Y = jax.tree_util.tree_map(lambda a: a[order], (X, Y))
-        keys = jax.random.split(key_steps, n_full + 1)
+        # the steps' keys (dropout, noise); XLA drops them when no layer draws random numbers
+        keys = jax.random.split(jax.random.fold_in(jax.random.PRNGKey(seed), epoch_index), n_full + 1)
         totals = {}
         if fold:  # the tail padded with the first samples, weight 0, as the scan's last step
             def padded(a):
