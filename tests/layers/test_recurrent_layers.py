@@ -188,3 +188,33 @@ def test_bidirectional_rejects_non_recurrent_and_bad_merge_mode():
         Bidirectional(Dense(3))
     with pytest.raises(ValueError, match="merge_mode"):
         Bidirectional(LSTM(3), merge_mode="max")
+
+
+def _lstm_loss(layer, params, x):
+    return jnp.sum(jnp.sin(layer.apply(params, x)))
+
+
+def test_lstm_recomputed_backward_equals_the_stored_one_and_allows_forward_mode():
+    """``LSTM.backward_saves`` keeps only the gate pre-activations for the backward scan. Its gradient equals
+    the one that stores every intermediate (``backward_saves = None``) to rounding, in float64; forward mode
+    (``jax.jvp``, ``jax.linearize``, as Hessian-free uses them) goes through it and matches central differences."""
+    layer = LSTM(N, return_sequences=True)
+    stored = LSTM(N, return_sequences=True)
+    stored.backward_saves = None
+    with jax.enable_x64(True):
+        params = jax.tree.map(lambda a: jnp.asarray(a, jnp.float64), layer.init(np.random.default_rng(1), (T, M)))
+        x = jnp.asarray(np.random.default_rng(2).normal(size=(B, T, M)))
+        g = jax.grad(lambda p: _lstm_loss(layer, p, x))(params)
+        g_stored = jax.grad(lambda p: _lstm_loss(stored, p, x))(params)
+        for k in params:
+            np.testing.assert_allclose(g[k], g_stored[k], rtol=1e-12, atol=1e-14)
+        v = jax.tree.map(lambda a: jnp.asarray(np.random.default_rng(3).normal(size=a.shape)), params)
+        _, jv = jax.jvp(lambda p: _lstm_loss(layer, p, x), (params,), (v,))
+        _, lin = jax.linearize(lambda p: _lstm_loss(layer, p, x), params)
+        eps = 1e-6
+        shifted = [jax.tree.map(lambda a, d, s=s: a + s * eps * d, params, v) for s in (1, -1)]
+        fd = (_lstm_loss(layer, shifted[0], x) - _lstm_loss(layer, shifted[1], x)) / (2 * eps)
+        np.testing.assert_allclose(jv, fd, rtol=1e-7)
+        np.testing.assert_allclose(lin(v), jv, rtol=1e-12)
+        # the directional derivative of the gradient agrees with the gradient's inner product with v
+        np.testing.assert_allclose(sum(jnp.vdot(g[k], v[k]) for k in params), jv, rtol=1e-10)

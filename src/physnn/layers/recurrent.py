@@ -1,9 +1,13 @@
 """Recurrent layers (SimpleRNN, LSTM, GRU) and the Bidirectional wrapper, scanned over time with lax.scan.
 
-Inputs are [batch, time, features]. The input projection x_t W + b of all time steps is one matrix
-product before the scan; the scan carries the state and adds h_{t-1} U each step. The sigmoid gates of LSTM
-and GRU are evaluated as sigma(z) = (1 + tanh(z / 2)) / 2, the LSTM's four gate blocks in one tanh pass (the LSTM
-forward scan measured 2x faster than with separate ``logistic`` calls on XLA:CPU; equal to ~1e-7).
+Inputs are [batch, time, features]. The scan runs over the time-major inputs and each step forms
+x_t W + b + h_{t-1} U itself. Projecting all steps at once before the scan (one large product) measured
+slower on XLA:CPU: the [time, batch, gates * units] projection and its gradient are two more large arrays to
+write, transpose and read (the epoch of benchmarks/bench_scaling.py's LSTM workload 2.42 -> 1.91 s, its GRU
+workload 1.87 -> 1.46 s). The sigmoid gates of LSTM and GRU are evaluated as sigma(z) = (1 + tanh(z / 2)) / 2,
+the LSTM's four gate blocks in one tanh pass (the LSTM forward scan measured 2x faster than with separate
+``logistic`` calls on XLA:CPU; equal to ~1e-7). The LSTM's backward scan recomputes its gates from the saved
+pre-activations (``LSTM.backward_saves``).
 
 Stateful layers (``stateful=True``) carry their last state from one batch to the next: ``init_state``
 gives zeros and ``forward(params, state, x)`` returns (y, last state). Resetting the state
@@ -15,6 +19,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.ad_checkpoint import checkpoint_name
 
 from physnn import _checks, activations, initializers
 from physnn.activations import get_activation
@@ -73,7 +78,7 @@ class _Recurrent(Layer):
     # --- the forward map ------------------------------------------------------------------------------
 
     def _input_projection(self, params, x):
-        """x_t W (+ b) for every step at once: [batch, time, gates * units]."""
+        """x_t W (+ b): [..., features] -> [..., gates * units]."""
         xw = jnp.matmul(x, params["kernel"])
         if self.use_bias:
             xw = add_bias(xw, params["bias"])
@@ -87,34 +92,42 @@ class _Recurrent(Layer):
         if self.go_backwards:
             x = x[:, ::-1]
             mask = None if mask is None else mask[:, ::-1]
-        xw = self._input_projection(params, x)
+        dtype = jnp.result_type(x, params["kernel"])
         batch = x.shape[0]
         for name in self.state_names:
             if state[name].shape != (batch, self.units):
                 raise ValueError(f"Layer '{self.name}' ({type(self).__name__}): state '{name}' has shape "
                                  f"{tuple(state[name].shape)}, expected {(batch, self.units)} for a batch "
                                  f"of {batch}; re-initialise it with init_state({batch}, ...)")
-        state = {name: jnp.asarray(state[name], xw.dtype) for name in self.state_names}
+        state = {name: jnp.asarray(state[name], dtype) for name in self.state_names}
+        xs = jnp.swapaxes(x, 0, 1)  # [time, batch, features]
 
         if mask is None:
-            def step(carry, xw_t):
-                carry = self._step(params, carry, xw_t)
+            def step(carry, x_t):
+                carry = self._step(params, carry, self._input_projection(params, x_t))
                 return carry, (carry["h"] if self.return_sequences else None)
 
-            state, hs = jax.lax.scan(step, state, jnp.swapaxes(xw, 0, 1))
+            state, hs = jax.lax.scan(self._rematerialised(step), state, xs)
         else:
             def step(carry, inputs):
-                xw_t, m_t = inputs  # m_t [batch, 1]
-                new = self._step(params, carry, xw_t)
+                x_t, m_t = inputs  # m_t [batch, 1]
+                new = self._step(params, carry, self._input_projection(params, x_t))
                 carry = {name: jnp.where(m_t, new[name], carry[name]) for name in carry}
                 if not self.return_sequences:
                     return carry, None
                 return carry, (jnp.where(m_t, new["h"], 0.0) if zero_masked_outputs else carry["h"])
 
             steps_mask = jnp.swapaxes(jnp.asarray(mask, bool), 0, 1)[..., None]
-            state, hs = jax.lax.scan(step, state, (jnp.swapaxes(xw, 0, 1), steps_mask))
+            state, hs = jax.lax.scan(self._rematerialised(step), state, (xs, steps_mask))
         y = jnp.swapaxes(hs, 0, 1) if self.return_sequences else state["h"]
         return y, state
+
+    # What the backward scan keeps of each step (a ``jax.checkpoint`` policy; None: every intermediate)
+    backward_saves = None
+
+    def _rematerialised(self, step):
+        """The scan step, with only ``backward_saves`` kept for the backward pass and the rest recomputed."""
+        return step if self.backward_saves is None else jax.checkpoint(step, policy=self.backward_saves)
 
     def _sigmoid_gates(self, z):
         """``recurrent_activation`` of gate pre-activations z; the sigmoid as (1 + tanh(z / 2)) / 2."""
@@ -192,6 +205,10 @@ class LSTM(_Recurrent):
 
     gates = 4
     state_names = ("h", "c")
+    # The backward scan keeps z_t = x_t W + b + h_{t-1} U and recomputes the gates from it: one stacked
+    # [batch, 4n] residual per step instead of one per gate and cell intermediate (the epoch of workload (c) in
+    # benchmarks/bench_scaling.py: 1.91 -> 1.53 s; keeping every matrix product, 1.67 s). GRU measured slower so.
+    backward_saves = staticmethod(jax.checkpoint_policies.save_only_these_names("gate_preactivations"))
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", return_sequences=False,
                  stateful=False, use_bias=True, go_backwards=False, unit_forget_bias=True, name=None):
@@ -209,7 +226,7 @@ class LSTM(_Recurrent):
                                self.initial_value("bias", rng, (2 * n,))])
 
     def _step(self, params, state, xw_t):
-        z = xw_t + state["h"] @ params["recurrent_kernel"]
+        z = checkpoint_name(xw_t + state["h"] @ params["recurrent_kernel"], "gate_preactivations")
         n = self.units
         if self.recurrent_activation is activations.sigmoid and self.activation is activations.tanh:
             # the four blocks in one tanh pass: (1 + tanh(z / 2)) / 2 for i, f, o and tanh(z) for the candidate
