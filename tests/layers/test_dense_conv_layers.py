@@ -139,16 +139,24 @@ def test_conv_bad_arguments_raise(kwargs, arg):
                                           (Conv2D(5, (3, 2), padding="same"), (2, 7, 6, 3)),
                                           (Conv2D(5, 3, strides=(2, 1)), (2, 7, 6, 3))])
 def test_conv_im2col_equals_direct_convolution(layer, shape, monkeypatch):
-    """Both code paths of ``_Conv.apply`` (patch matrix product, lax.conv) give the same values and gradients."""
+    """Both code paths of ``_Conv.apply`` (patch matrix product with its hand-set JVP, lax.conv) give the same
+    values, gradients, forward-mode derivatives (in x and in the kernel, alone and together) and
+    Hessian-vector products."""
     import physnn.layers.conv as conv
 
     def value_and_grads():
         x = jnp.asarray(random_input(shape, 0))
         params = jax.tree_util.tree_map(jnp.asarray, layer.init(np.random.default_rng(0), shape[1:]))
+        dx = jnp.asarray(random_input(shape, 1))
+        dp = jax.tree_util.tree_map(lambda a: jnp.asarray(np.random.default_rng(2).normal(size=a.shape)), params)
 
         def loss(p, x):
             return jnp.sum(jnp.sin(layer.apply(p, x)))
-        return layer.apply(params, x), jax.grad(loss, argnums=(0, 1))(params, x)
+        jvps = [jax.jvp(lambda p: layer.apply(p, x), (params,), (dp,))[1],
+                jax.jvp(lambda x: layer.apply(params, x), (x,), (dx,))[1],
+                jax.jvp(layer.apply, (params, x), (dp, dx))[1],
+                jax.jvp(jax.grad(loss), (params, x), (dp, dx))[1]]
+        return layer.apply(params, x), (jax.grad(loss, argnums=(0, 1))(params, x), jvps)
 
     with jax.enable_x64(True):
         y_patches, g_patches = value_and_grads()
@@ -157,3 +165,20 @@ def test_conv_im2col_equals_direct_convolution(layer, shape, monkeypatch):
     np.testing.assert_allclose(y_patches, y_direct, rtol=1e-12, atol=1e-12)
     for a, b in zip(jax.tree_util.tree_leaves(g_patches), jax.tree_util.tree_leaves(g_direct), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("spatial, kernel_size, strides", [((7, 9), (3, 2), (2, 1)), ((10,), (4,), (3,)),
+                                                           ((5, 6, 7), (2, 3, 2), (1, 2, 3))])
+def test_patch_indices_gather_the_strided_windows(spatial, kernel_size, strides):
+    """The gathered patch matrix equals the shifted strided views concatenated along the channels."""
+    import itertools
+
+    from physnn.layers.conv import patch_indices
+
+    out = tuple((n - k) // s + 1 for n, k, s in zip(spatial, kernel_size, strides))
+    x = np.random.default_rng(0).normal(size=(2, *spatial, 3))
+    views = [x[(slice(None), *(slice(d, d + (o - 1) * s + 1, s) for d, o, s in zip(offset, out, strides)),
+                slice(None))] for offset in itertools.product(*(range(k) for k in kernel_size))]
+    expected = np.concatenate(views, axis=-1).reshape(-1, np.prod(kernel_size) * 3)
+    gathered = np.take(x.reshape(2, -1, 3), patch_indices(spatial, out, kernel_size, strides), axis=1)
+    np.testing.assert_array_equal(gathered.reshape(expected.shape), expected)
