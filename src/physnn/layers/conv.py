@@ -55,7 +55,8 @@ def im2col_convolution(x, kernel, strides):
     """
     batch, *spatial, c_in = x.shape
     kernel_size, filters = kernel.shape[:-2], kernel.shape[-1]
-    out_spatial = tuple((n - k) // s + 1 for n, k, s in zip(spatial, kernel_size, strides, strict=True))
+    windows = zip(spatial, kernel_size, strides, strict=True)
+    out_spatial = tuple(window_output_length(n, k, s, "valid") for n, k, s in windows)
     indices = patch_indices(spatial, out_spatial, kernel_size, strides)
     rows = math.prod(kernel_size) * c_in
 
